@@ -1,0 +1,40 @@
+"""Reusable click options (``*_option``), shared by the verb modules. Light imports only."""
+
+from __future__ import annotations
+
+import click
+
+playbook_option = click.option(
+    "--playbook",
+    "playbook_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Playbook file (default: $GUARDIAN_PLAYBOOK or ./guardian.yaml).",
+)
+network_option = click.option("--network", default=None, help="Network name from the playbook (default: its default_network).")
+rpc_option = click.option("--rpc", "rpc_url", default=None, help="JSON-RPC URL (default: the playbook network's).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+risk_option = click.option(
+    "--i-understand-the-risk",
+    "accept_risk",
+    is_flag=True,
+    help="Go on despite critical findings. Only after reading every one of them.",
+)
+
+
+def signer_options(function):
+    """--signer SPEC plus the ways to feed a keystore password or opt into raw keys."""
+    decorators = [
+        click.option(
+            "--signer",
+            "signer_spec",
+            required=True,
+            help="ledger[:INDEX|:PATH], ledger-legacy:INDEX, keystore:PATH, key:ENVVAR or key-file:PATH.",
+        ),
+        click.option("--password-file", type=click.Path(dir_okay=False, exists=True), default=None, help="Keystore password file (drills)."),
+        click.option("--password-env", default=None, help="Env var holding the keystore password (drills)."),
+        click.option("--allow-raw-key", is_flag=True, help="Allow a raw private key signer (drills and tests only)."),
+    ]
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
