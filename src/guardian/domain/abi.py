@@ -869,7 +869,10 @@ class AbiRegistry:
                 return f"malformed Panic(uint256) revert data {to_hex(data)}"
             return f"Panic(0x{code:02x}): {PANIC_CODES.get(code, 'unknown panic code')}"
         address = parse_address(address) if address is not None else None
-        for contract in self._search_order(address):
+        # revert data bubbles up through Safe, timelock and batches: try every known contract's errors
+        first = [self._by_address[address]] if address in self._by_address else []
+        order = first + [c for c in self._contracts if c not in first] + (_builtins() if self._use_builtins else [])
+        for contract in order:
             error = contract.errors.get(selector)
             if error is None:
                 continue

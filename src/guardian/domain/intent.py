@@ -122,7 +122,8 @@ def flatten(context: Context, to: str, value: int, data: bytes, operation: int) 
     return calls
 
 
-def _action_for(context: Context, call: FlatCall):
+def action_for(context: Context, call: FlatCall):
+    """The playbook action this decoded call performs (same contract, function and route), or None."""
     for action in context.actions:
         address = (context.contract_addresses or {}).get(action.contract)
         if address and address.lower() == call.to.lower() and action.function == call.function:
@@ -140,7 +141,7 @@ def derive_intent(context: Context, calls: list[FlatCall]) -> dict:
     for call in calls:
         if call.container:  # a batch or a timelock schedule/execute: its inner calls follow
             continue
-        action = _action_for(context, call)
+        action = action_for(context, call)
         if action is not None:
             name, kind, description = action.name, action.kind, action.description
         elif context.timelock and call.to.lower() == context.timelock.lower() and call.function == "cancel(bytes32)":
@@ -154,12 +155,20 @@ def derive_intent(context: Context, calls: list[FlatCall]) -> dict:
                 "contract": call.contract,
                 "target": call.to,
                 "function": call.function if not call.error else None,
-                "args": {arg_name: format_value(arg_type, value) for arg_name, arg_type, value in call.args},
+                "args": _named_args(action, call, format_value),
                 "route": call.route,
                 "description": description,
             }
         )
     return {"summary": summarize(actions), "actions": actions}
+
+
+def _named_args(action, call: FlatCall, format_value) -> dict[str, str]:
+    """Arguments as text, named after the playbook's parameters when the call is a known action."""
+    names = [arg_name for arg_name, _, _ in call.args]
+    if action is not None and len(action.params) == len(call.args):
+        names = [param.name for param in action.params]
+    return {name: format_value(arg_type, value) for name, (_, arg_type, value) in zip(names, call.args)}
 
 
 def summarize(actions: list[dict]) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from guardian.domain.intent import Context, FlatCall
+from guardian.domain.intent import Context, FlatCall, action_for
 from guardian.domain.values import ZERO_ADDRESS
 
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
@@ -79,7 +79,7 @@ def has_critical(findings: list[Finding]) -> bool:
     return any(f.severity == CRITICAL for f in findings)
 
 
-def check_transaction(context: Context, tx, calls: list[FlatCall], intent: dict | None = None) -> list[Finding]:
+def check_transaction(context: Context, tx, calls: list[FlatCall]) -> list[Finding]:
     """Static checks on the SafeTx fields and every (flattened) call."""
     findings = _check_refund_fields(tx)
     allowed = context.multisend_addresses
@@ -93,10 +93,10 @@ def check_transaction(context: Context, tx, calls: list[FlatCall], intent: dict 
         findings.append(Finding(CRITICAL, "bad-operation", f"operation {tx.operation} is neither CALL (0) nor DELEGATECALL (1)", "tx.operation"))
     for call in calls:
         findings += _check_call(context, call)
-    if intent is not None:
-        for action in intent.get("actions", []):
-            if action.get("kind") in PAUSE_KINDS and int(action.get("value", "0")) != 0:
-                findings.append(Finding(WARNING, "value-on-pause", f"{action['action']} sends {action['value']} wei with a {action['kind']}", "intent"))
+    for call in calls:
+        action = action_for(context, call)
+        if call.value and action is not None and action.kind in PAUSE_KINDS:
+            findings.append(Finding(WARNING, "value-on-pause", f"{action.name} sends {call.value} wei with a {action.kind}", call.where))
     return sort_findings(findings)
 
 

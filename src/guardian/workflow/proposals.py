@@ -219,7 +219,7 @@ def propose(
     path = Path(out_path) if out_path else playbook.proposals_dir / proposal_filename(proposal)
     context = Context.from_playbook(playbook)
     calls = flatten(context, proposal.to, proposal.value, proposal.data, proposal.operation)
-    findings = check_transaction(context, proposal.safe_tx, calls, proposal.intent)
+    findings = check_transaction(context, proposal.safe_tx, calls)
     findings += check_nonce(proposal.nonce, safe_nonce, scan_nonces(path.parent, exclude=path), proposal.hashes["safe_tx"])
     if has_critical(findings):  # a playbook action should never be dangerous; refuse to write it
         worst = next(f for f in findings if f.severity == CRITICAL)
@@ -258,7 +258,7 @@ def review(
         del multisend  # without a playbook no DELEGATECALL target is trusted
     calls = flatten(context, proposal.to, proposal.value, proposal.data, proposal.operation)
     derived = derive_intent(context, calls)
-    findings = check_transaction(context, proposal.safe_tx, calls, proposal.intent)
+    findings = check_transaction(context, proposal.safe_tx, calls)
     if playbook is not None:
         findings += check_intent(proposal.intent, derived)
         findings += _check_against_playbook(proposal, playbook, network)
