@@ -277,3 +277,129 @@ class NotASafeError(GuardianError):
     def __init__(self, address: str, call: str, problem: str):
         self.address, self.call, self.problem = address, call, problem
         super().__init__(f"{address} does not look like a Safe: {call} {problem}", advice="check the Safe address and the network")
+
+
+# -- signing, co-signing and execution (workflow/signing.py, workflow/execution.py) ----------------
+
+
+class NotAnOwnerError(SignatureError):
+    """The signer (or an executor's approval) is not a current owner of the Safe."""
+
+    def __init__(self, signer: str, safe: str, source: str):
+        self.safe, self.source = safe, source
+        SignatureError.__init__(self, signer, f"{signer} is not a current owner of the Safe {safe} ({source})")
+
+
+class CriticalFindingsError(GuardianError):
+    """``sign`` / ``approve`` / ``execute`` refuse a proposal with critical findings."""
+
+    def __init__(self, action: str, findings: list):
+        self.action, self.findings = action, list(findings)
+        first = self.findings[0]
+        more = f" and {len(self.findings) - 1} more" if len(self.findings) > 1 else ""
+        super().__init__(
+            f"refusing to {action}: critical finding {first.code} at {first.where}: {first.message}{more}",
+            advice="read `guardian verify` carefully; --i-understand-the-risk overrides",
+        )
+
+
+class NotEnoughSignaturesError(GuardianError):
+    """Fewer valid owner signatures (and on-chain approvals) than the Safe's threshold."""
+
+    def __init__(self, expected: int, actual: int, missing: list[str] | None = None):
+        self.expected, self.actual, self.missing = expected, actual, list(missing or [])
+        who = f"; not yet signed: {', '.join(self.missing)}" if self.missing else ""
+        super().__init__(
+            f"not enough signatures: {actual} of the {expected} required ({expected - actual} more needed){who}",
+            advice="collect more signatures (guardian sign / approve, then guardian merge); guardian status shows who is missing",
+        )
+
+
+class SafeRevertError(GuardianError):
+    """``execTransaction`` (or ``approveHash``) reverts with a Safe ``GSxxx`` code."""
+
+    def __init__(self, code: str, meaning: str, detail: str | None = None):
+        self.code, self.meaning, self.detail = code, meaning, detail
+        extra = f"; {detail}" if detail else ""
+        super().__init__(f"the Safe would revert with {code}: {meaning}{extra}", advice=SAFE_REVERT_ADVICE.get(code))
+
+
+SAFE_REVERT_ADVICE = {
+    "GS013": "the inner call fails; nothing was sent",
+    "GS020": "too few signatures for the threshold",
+    "GS025": "an approved-hash signature has no on-chain approveHash",
+    "GS026": "a signature is not from a current owner, or signatures are out of order",
+    "GS010": "raise the gas limit (--gas-limit)",
+}
+
+
+class ExecutionRevertedError(GuardianError):
+    """The preflight of a transaction reverted for a reason other than a Safe code, or it reverted on chain."""
+
+    def __init__(self, what: str, reason: str, tx_hash: str | None = None):
+        self.what, self.reason, self.tx_hash = what, reason, tx_hash
+        where = f" (transaction {tx_hash})" if tx_hash else ""
+        super().__init__(f"{what} reverted{where}: {reason}")
+
+
+class InnerCallWouldFailError(GuardianError):
+    """The preflight shows the Safe would mine the transaction but its inner call would fail."""
+
+    def __init__(self, safe_tx_hash: str, reason: str):
+        self.safe_tx_hash, self.reason = safe_tx_hash, reason
+        super().__init__(
+            f"the inner call of {safe_tx_hash} would FAIL inside the Safe ({reason}); the Safe nonce would be used for nothing",
+            advice="nothing was sent; fix the proposal, or --i-understand-the-risk to burn the nonce on purpose",
+        )
+
+
+class NonceAlreadyUsedError(GuardianError):
+    """The proposal's Safe nonce was consumed by a different Safe transaction."""
+
+    def __init__(self, nonce: int, other_safe_tx_hash: str | None, tx_hash: str | None = None, block: int | None = None, executor: str | None = None):
+        self.nonce, self.other_safe_tx_hash, self.tx_hash, self.block, self.executor = nonce, other_safe_tx_hash, tx_hash, block, executor
+        if other_safe_tx_hash:
+            by = f" (transaction {tx_hash} by {executor} in block {block})" if tx_hash else ""
+            text = f"nonce {nonce} was used by another transaction {other_safe_tx_hash}{by}"
+        else:
+            text = f"nonce {nonce} was already used by another Safe transaction (no execution event found for this proposal)"
+        super().__init__(text, advice="this proposal can never execute; propose again at the Safe's current nonce")
+
+
+class NonceNotReachedError(GuardianError):
+    """The Safe's nonce is still below the proposal's: earlier proposals must execute first."""
+
+    def __init__(self, nonce: int, safe_nonce: int):
+        self.nonce, self.safe_nonce = nonce, safe_nonce
+        super().__init__(
+            f"the proposal has nonce {nonce} but the Safe is at nonce {safe_nonce}",
+            advice=f"execute the proposals for nonce {safe_nonce}..{nonce - 1} first",
+        )
+
+
+class ProposalMismatchError(GuardianError):
+    """Two files meant to be copies of one proposal differ (``merge``), naming the fields."""
+
+    def __init__(self, first: str, second: str, fields: list[str]):
+        self.first, self.second, self.fields = first, second, list(fields)
+        shown = ", ".join(self.fields[:5]) + (" ..." if len(self.fields) > 5 else "")
+        super().__init__(f"{second} is not a copy of the proposal in {first}: they differ in {shown}", advice="merge only copies of the same proposal")
+
+
+class InsufficientFundsError(GuardianError):
+    """The executor cannot pay for gas."""
+
+    def __init__(self, account: str, balance: int, needed: int):
+        self.account, self.balance, self.needed = account, balance, needed
+        super().__init__(
+            f"{account} has {balance / 1e18:.6f} ETH but the transaction may cost up to {needed / 1e18:.6f} ETH",
+            advice="fund the executor, or execute from another account",
+        )
+
+
+class TransactionPendingError(GuardianError):
+    """A transaction was sent but not mined within the wait; it may still be mined later."""
+
+    def __init__(self, what: str, tx_hash: str, timeout: float):
+        self.what, self.tx_hash, self.timeout = what, tx_hash, timeout
+        super().__init__(f"{what} {tx_hash} was sent but not mined within {timeout:g}s", advice="rerun the same command later: it reconciles by transaction hash and never double-sends")

@@ -2,9 +2,15 @@
 
 For every supported version, the singleton bytecode that safe-eth-py ships is deployed, a
 proxy is put in front of it and ``setup`` is called (1.0.0 and 1.1.1 only set their domain
-separator in ``setup``). Then the offline hashes must equal what the contract computes:
-``domainSeparator()``, ``encodeTransactionData`` (message hash, where the version has it) and
-``getTransactionHash``.
+separator in ``setup``) with three anvil accounts as owners and threshold 2. Then the offline
+hashes must equal what the contract computes: ``domainSeparator()``, ``encodeTransactionData``
+(message hash, where the version has it) and ``getTransactionHash``.
+
+The same Safes then execute transactions signed and packed by ``guardian.domain.signatures``
+(EIP-712, eth_sign and approved-hash signatures), and the receipts' logs and the reverts are
+decoded with ``AbiRegistry``. The project's OpenZeppelin TimelockController (the ape build)
+checks ``guardian.domain.timelock``: operation ids, schedule/execute/cancel calldata, events
+and custom-error reverts.
 """
 
 from __future__ import annotations
@@ -14,8 +20,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from guardian.adapters.anvil import start_anvil
+from guardian.domain.abi import AbiRegistry, encode_call
+from guardian.domain.multisend import Call
 from guardian.domain.safe_tx import SUPPORTED_SAFE_VERSIONS, SafeTx, hash_safe_tx
-from guardian.domain.values import UINT256_MAX, ZERO_ADDRESS, checksum_address
+from guardian.domain.signatures import SafeSignature, approved_hash_signature, kinds_for_version, pack_signatures
+from guardian.domain.timelock import (
+    cancel_operation,
+    decode_timelock_call,
+    execute_operation,
+    operation_id,
+    operation_id_batch,
+    schedule_operation,
+)
+from guardian.domain.values import UINT256_MAX, ZERO_ADDRESS, checksum_address, keccak
 
 SINGLETON_FILES = {
     "1.0.0": "GnosisSafe_V1_0_0.json",
@@ -31,6 +48,13 @@ PROXY_FILES = {
     "1.4.1": "Proxy_V1_4_1.json",
     "1.5.0": "Proxy_V1_5_0.json",
 }
+# anvil's first three default accounts (the "test test ... junk" mnemonic)
+ANVIL_KEYS = (
+    "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+)
+WHEN = "2025-01-31T12:00:00Z"
 OTHER = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 TOKEN = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
 RECEIVER = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"
@@ -51,16 +75,17 @@ def chain(tmp_path_factory):
             singleton = _deploy(w3, deployer, singleton_json)
             proxy_address = _deploy(w3, deployer, load_contract_interface(PROXY_FILES[version]), singleton)
             safe = w3.eth.contract(address=proxy_address, abi=singleton_json["abi"])
-            owners = [deployer]
+            owners = w3.eth.accounts[:3]
             if version == "1.0.0":
-                setup = safe.functions.setup(owners, 1, ZERO_ADDRESS, b"", ZERO_ADDRESS, 0, ZERO_ADDRESS)
+                setup = safe.functions.setup(owners, 2, ZERO_ADDRESS, b"", ZERO_ADDRESS, 0, ZERO_ADDRESS)
             else:
-                setup = safe.functions.setup(owners, 1, ZERO_ADDRESS, b"", ZERO_ADDRESS, ZERO_ADDRESS, 0, ZERO_ADDRESS)
+                setup = safe.functions.setup(owners, 2, ZERO_ADDRESS, b"", ZERO_ADDRESS, ZERO_ADDRESS, 0, ZERO_ADDRESS)
             receipt = w3.eth.wait_for_transaction_receipt(setup.transact({"from": deployer}))
             assert receipt.status == 1, f"setup failed for {version}"
             assert safe.functions.VERSION().call() == version
             safes[version] = safe
         yield w3, w3.eth.chain_id, safes
+        safes.clear()
 
 
 def _deploy(w3, deployer, interface, *args) -> str:
@@ -177,3 +202,176 @@ def test_random_transactions_match_the_chain(chain, version, tx_fields):
     safe = safes[version]
     tx = _tx(safe, chain_id, version, **tx_fields)
     assert hash_safe_tx(tx).safe_tx_hash == _onchain(safe, tx)
+
+
+# -- signatures, execution, logs and reverts on the real Safes -------------------------------
+
+
+def _key(index: int):
+    from eth_keys import keys
+
+    return keys.PrivateKey(bytes.fromhex(ANVIL_KEYS[index]))
+
+
+def _sign(tx: SafeTx, index: int, kind: str) -> SafeSignature:
+    safe_tx_hash = hash_safe_tx(tx).safe_tx_hash
+    if kind == "approved_hash":
+        owner = _key(index).public_key.to_checksum_address()
+        return SafeSignature(owner, kind, approved_hash_signature(owner), WHEN)
+    digest = safe_tx_hash if kind == "eip712" else keccak(b"\x19Ethereum Signed Message:\n32" + safe_tx_hash)
+    return SafeSignature.create(kind, _key(index).sign_msg_hash(digest).to_bytes(), safe_tx_hash, WHEN)
+
+
+def _exec_call(safe, tx: SafeTx, signatures: list[SafeSignature]):
+    return safe.functions.execTransaction(
+        tx.to, tx.value, tx.data, tx.operation, tx.safe_tx_gas, tx.base_gas, tx.gas_price, tx.gas_token,
+        tx.refund_receiver, pack_signatures(signatures),
+    )  # fmt: skip
+
+
+def _revert_data(call, sender) -> bytes:
+    from web3.exceptions import ContractLogicError
+
+    try:
+        call.call({"from": sender})
+    except ContractLogicError as error:
+        return bytes.fromhex(error.data[2:]) if isinstance(error.data, str) else bytes(error.data or b"")
+    raise AssertionError("the call did not revert")
+
+
+def _decoded_logs(w3, registry, receipt) -> list:
+    return [registry.decode_log(log["address"], [bytes(t) for t in log["topics"]], bytes(log["data"])) for log in receipt["logs"]]
+
+
+def _next_tx(w3, chain_id, safe, version, **fields) -> SafeTx:
+    return _tx(safe, chain_id, version, nonce=safe.functions.nonce().call(), **fields)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_SAFE_VERSIONS)
+def test_signatures_pack_and_execute_on_the_real_safe(chain, version):
+    w3, chain_id, safes = chain
+    safe = safes[version]
+    registry = AbiRegistry()
+    registry.add_builtin("safe", safe.address, "Safe")
+    executor = w3.eth.accounts[0]
+    assert [_key(i).public_key.to_checksum_address() for i in range(3)] == w3.eth.accounts[:3]
+
+    # 1 signature for a threshold of 2: the Safe refuses, and the revert is decoded
+    tx = _next_tx(w3, chain_id, safe, version, value=0)
+    reason = registry.decode_revert(_revert_data(_exec_call(safe, tx, [_sign(tx, 1, "eip712")]), executor))
+    assert "Signatures data too short" in reason
+    if version >= "1.3.0":
+        assert reason == "GS020: Signatures data too short"
+
+    # EIP-712 + eth_sign, packed in owner order (given in the wrong order on purpose)
+    signatures = [_sign(tx, 2, "eth_sign"), _sign(tx, 1, "eip712")]
+    if version == "1.0.0":  # 1.0.0 predates eth_sign: it refuses v = 31/32, as kinds_for_version says
+        assert kinds_for_version(version) == ("eip712", "approved_hash")
+        reason = registry.decode_revert(_revert_data(_exec_call(safe, tx, signatures), executor))
+        assert reason == 'Error("Invalid owner provided")'
+        signatures = [_sign(tx, 2, "eip712"), _sign(tx, 1, "eip712")]
+    else:
+        assert "eth_sign" in kinds_for_version(version)
+    receipt = w3.eth.wait_for_transaction_receipt(_exec_call(safe, tx, signatures).transact({"from": executor}))
+    assert receipt.status == 1
+    events = [e for e in _decoded_logs(w3, registry, receipt) if e is not None]
+    names = [e.name for e in events]
+    assert "ExecutionFailure" not in names and "ExecutionFailed" not in names
+    if version != "1.0.0":  # 1.0.0 emits no success event
+        success = next(e for e in events if e.name == "ExecutionSuccess")
+        assert success.arg("txHash") == hash_safe_tx(tx).safe_tx_hash
+
+    # approved hash (the executor is an owner) + EIP-712; the inner call fails: ExecutionFailure
+    failing = _next_tx(w3, chain_id, safe, version, to=safe.address, data=encode_call("changeThreshold(uint256)", [5]), safe_tx_gas=200_000)
+    signatures = [_sign(failing, 0, "approved_hash"), _sign(failing, 1, "eip712")]
+    receipt = w3.eth.wait_for_transaction_receipt(_exec_call(safe, failing, signatures).transact({"from": executor}))
+    assert receipt.status == 1
+    events = [e for e in _decoded_logs(w3, registry, receipt) if e is not None]
+    failure = next(e for e in events if e.name in ("ExecutionFailure", "ExecutionFailed"))
+    assert failure.arg("txHash") == hash_safe_tx(failing).safe_tx_hash
+    assert safe.functions.getThreshold().call() == 2
+
+    # a signature over another transaction recovers to a non-owner: GS026 (or its old text)
+    stale = _next_tx(w3, chain_id, safe, version, value=0)
+    wrong = [_sign(failing, 1, "eip712"), _sign(stale, 2, "eip712")]
+    reason = registry.decode_revert(_revert_data(_exec_call(safe, stale, wrong), executor))
+    assert "GS026" in reason or "Invalid owner provided" in reason
+
+
+# -- the OpenZeppelin TimelockController of the project build -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def timelock(chain):
+    from guardian.testbed import load_build
+
+    w3, chain_id, _ = chain
+    build = load_build()["Timelock"]
+    deployer = w3.eth.accounts[0]
+    factory = w3.eth.contract(abi=build["abi"], bytecode=build["bytecode"])
+    receipt = w3.eth.wait_for_transaction_receipt(factory.constructor(0, [deployer], [deployer], ZERO_ADDRESS).transact({"from": deployer}))
+    contract = w3.eth.contract(address=receipt.contractAddress, abi=build["abi"])
+    registry = AbiRegistry()
+    registry.add("timelock", contract.address, build["abi"])
+    return w3, contract, registry
+
+
+SALT = keccak(b"guardian salt")
+PREDECESSOR = b"\x00" * 32
+
+
+def test_operation_ids_match_hash_operation(timelock):
+    w3, contract, _ = timelock
+    data = encode_call("setMaxLeverage(uint256)", [5])
+    assert operation_id(OTHER, 7, data, PREDECESSOR, SALT) == bytes(contract.functions.hashOperation(OTHER, 7, data, PREDECESSOR, SALT).call())
+    targets, values, payloads = [OTHER, TOKEN], [0, UINT256_MAX], [data, b"\xff" * 300]
+    on_chain = contract.functions.hashOperationBatch(targets, values, payloads, keccak(b"p"), SALT).call()
+    assert operation_id_batch(targets, values, payloads, keccak(b"p"), SALT) == bytes(on_chain)
+
+
+def test_schedule_execute_and_cancel_through_our_calldata(timelock):
+    w3, contract, registry = timelock
+    sender = w3.eth.accounts[0]
+
+    def send(data: bytes):
+        receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": sender, "to": contract.address, "data": data}))
+        assert receipt.status == 1
+        return [e for e in _decoded_logs(w3, registry, receipt) if e is not None]
+
+    update = Call(contract.address, 0, encode_call("updateDelay(uint256)", [5]))
+    scheduled = schedule_operation([update, Call(OTHER, 0, b"")], PREDECESSOR, SALT, 0)
+    assert scheduled.batch and decode_timelock_call(scheduled.calldata()) == scheduled
+    events = send(scheduled.calldata())
+    assert [e.name for e in events] == ["CallScheduled", "CallScheduled", "CallSalt"]
+    assert events[0].arg("id") == scheduled.operation_id and events[1].arg("target") == OTHER
+    assert contract.functions.isOperationPending(scheduled.operation_id).call()
+
+    executed = execute_operation(scheduled.calls, PREDECESSOR, SALT, batch=True)
+    events = send(executed.calldata())
+    assert [e.name for e in events] == ["MinDelayChange", "CallExecuted", "CallExecuted"]
+    assert events[0].as_dict() == {"oldDuration": 0, "newDuration": 5}
+    assert contract.functions.isOperationDone(scheduled.operation_id).call()
+
+    reason = registry.decode_revert(_revert_data_raw(w3, sender, contract.address, executed.calldata()))
+    assert reason.startswith(f"TimelockUnexpectedOperationState(operationId=0x{scheduled.operation_id.hex()}")
+
+    queued = schedule_operation([Call(OTHER, 1, b"")], PREDECESSOR, keccak(b"veto me"), 5)
+    assert not queued.batch
+    send(queued.calldata())
+    events = send(cancel_operation(queued.operation_id).calldata())
+    assert [e.name for e in events] == ["Cancelled"] and events[0].arg("id") == queued.operation_id
+    assert not contract.functions.isOperation(queued.operation_id).call()
+
+    too_short = schedule_operation([Call(OTHER, 0, b"")], PREDECESSOR, keccak(b"short"), 1)
+    reason = registry.decode_revert(_revert_data_raw(w3, sender, contract.address, too_short.calldata()))
+    assert reason == "TimelockInsufficientDelay(delay=1, minDelay=5)"
+
+
+def _revert_data_raw(w3, sender, to, data) -> bytes:
+    from web3.exceptions import ContractLogicError
+
+    try:
+        w3.eth.call({"from": sender, "to": to, "data": data})
+    except ContractLogicError as error:
+        return bytes.fromhex(error.data[2:])
+    raise AssertionError("the call did not revert")

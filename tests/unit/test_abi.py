@@ -273,6 +273,17 @@ def test_decode_nested_reports_a_malformed_batch():
     assert root.function == "multiSend(bytes)" and root.inner == () and "operation byte 7" in root.error
 
 
+def test_decode_nested_stops_at_depth_four_and_says_so():
+    data = encode_call("pause()", [])
+    for _ in range(6):
+        data = encode_multisend([Call(VAULT, 0, data)])
+    call = registry().decode_nested(MULTISEND, data)
+    depth = 0
+    while call.inner:
+        call, depth = call.inner[0], depth + 1
+    assert depth == 4 and "not opened" in call.error
+
+
 # -- reverts -----------------------------------------------------------------------------------
 
 

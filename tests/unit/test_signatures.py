@@ -147,6 +147,16 @@ def test_duplicates():
     assert isinstance(error.value, GuardianError) and error.value.signer == first.signer
 
 
+def test_kinds_by_safe_version():
+    from guardian.domain.signatures import check_kind_for_version, kinds_for_version
+
+    assert kinds_for_version("1.0.0") == ("eip712", "approved_hash")
+    assert kinds_for_version("1.1.1") == kinds_for_version("1.5.0") == ("eip712", "eth_sign", "approved_hash")
+    check_kind_for_version("eth_sign", "1.1.1")
+    with pytest.raises(SignatureError, match="Safe 1.0.0 does not accept eth_sign"):
+        check_kind_for_version("eth_sign", "1.0.0")
+
+
 def test_to_dict():
     signature = eip712(KEYS[0])
     assert signature.to_dict() == {

@@ -26,6 +26,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "propose": ("guardian.cli.propose", "propose", "Build a proposal file from named playbook actions (batched via MultiSendCallOnly)."),
     "show": ("guardian.cli.review", "show", "Show a proposal: decoded calls, hashes, signatures, findings."),
     "verify": ("guardian.cli.review", "verify", "Recompute hashes, decode calldata, flag dangers; non-zero exit on critical."),
+    "doctor": ("guardian.cli.doctor", "doctor", "Readiness report: Safe, action permissions, timelock roles, pause windows, nonces."),
+    "watch": ("guardian.cli.watch", "watch", "Follow the chain: classify queued timelock operations, draft vetoes, alert on Safe changes."),
+    "simulate": ("guardian.cli.simulate", "simulate", "Dry-run a proposal through the Safe on an anvil fork (events, post-conditions, timelock warp)."),
+    "drill": ("guardian.cli.drill", "drill", "Rehearse a playbook breach scenario end to end on a fork, timed, with a scored report."),
+    "approve": ("guardian.cli.sign", "approve", "Approve a proposal on chain (approveHash) instead of signing off-chain."),
+    "execute": ("guardian.cli.execute", "execute", "Execute a signed proposal (preflight, gas, receipt); idempotent, never sends twice."),
+    "merge": ("guardian.cli.cosign", "merge", "Union the signatures of copies of one proposal signed on different laptops."),
+    "sign": ("guardian.cli.sign", "sign", "Verify, sign (Ledger, keystore, raw key) and append the signature to a proposal."),
+    "status": ("guardian.cli.cosign", "status", "Who has signed a proposal, how, and how many more signatures are needed."),
+    "timelock": ("guardian.cli.timelock", "timelock", "Timelock queue: list operations with decoded calls, state and time until ready."),
 }
 
 

@@ -65,14 +65,15 @@ def _load(proposal_file: str | None, options: dict[str, str | None]):
             raise click.UsageError(f"give either PROPOSAL_FILE or the transaction options, not both ({flags})")
         from pathlib import Path
 
-        from guardian.domain.proposal import Proposal
+        from guardian.domain.proposal import NO_CALLDATA, Proposal
 
         proposal = Proposal.from_json(Path(proposal_file).read_bytes(), source=proposal_file)
-        registry = AbiRegistry()
-        for action in proposal.intent["actions"]:
+        registry, names = AbiRegistry(), {}
+        for action in proposal.intent["actions"]:  # signatures already checked against the calldata
             function = action["function"]
-            if function and "(" in function:
-                registry.add(action["contract"] or "intent", action["target"], [function])
+            if function and function != NO_CALLDATA and not function.startswith("0x"):
+                name = names.setdefault(action["target"], action["contract"] or f"contract at {action['target']}")
+                registry.add(name, action["target"], [function])
         return proposal.safe_tx, registry
     missing = [name for name in _TX_OPTIONS if options[name] is None]
     if missing:

@@ -34,6 +34,10 @@ _BASE_TYPE = re.compile(r"([a-z]+)([0-9]*)")
 _ARRAY_SUFFIX = re.compile(r"(\[[0-9]*\])*")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _LOCATIONS = {"memory", "calldata", "storage", "payable"}
+# what may follow the parameters in a human-readable function: modifiers, then "returns (...)"
+_FUNCTION_TAIL = re.compile(
+    r"((external|public|internal|private|view|pure|payable|nonpayable|virtual|override)\s*)*(returns\s*\([^()]*(\([^()]*\)[^()]*)*\))?"
+)
 
 
 def _matching_paren(text: str, start: int) -> int:
@@ -187,7 +191,7 @@ class FunctionSignature:
         if isinstance(text, FunctionSignature):
             return text
         name, params, rest = _parse_signature_text(text, keyword)
-        if rest and not (keyword == "function" and re.fullmatch(r"[\w\s(),\[\]]*", rest)):
+        if rest and not (keyword == "function" and _FUNCTION_TAIL.fullmatch(rest)):
             raise AbiError(f"{keyword} signature {text!r}", f"unexpected text after the parameters: {rest!r}")
         if any(indexed for _, _, indexed in params):
             raise AbiError(f"{keyword} signature {text!r}", "'indexed' is only allowed in events")
@@ -825,9 +829,13 @@ class AbiRegistry:
         from guardian.errors import GuardianError
 
         call = self.decode_call(address, calldata, value, operation)
-        if not call.known or depth >= 4:
+        if not call.known:
             return call
         name = call.function.split("(")[0]
+        if depth >= 4:
+            if call.function == "multiSend(bytes)" or name in _TIMELOCK_KINDS:
+                return replace(call, error="nested more than 4 levels deep: inner calls not opened")
+            return call
         try:
             if call.function == "multiSend(bytes)":
                 from guardian.domain.multisend import decode_multisend

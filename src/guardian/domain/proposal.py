@@ -37,8 +37,8 @@ recomputed, naming the field that does not match:
 
 What cannot be checked offline: free text (summary, descriptions, ``created``), the
 ``execution`` record (verify checks it on chain), ``chain_id`` for Safes before 1.3.0 (not
-in their domain), and a ``safe_version`` changed between 1.3.0, 1.4.1 and 1.5.0, which hash
-identically (verify reads the version on chain).
+in their domain), and a ``safe_version`` changed between versions that hash identically
+(1.0.0 and 1.1.1; 1.3.0, 1.4.1 and 1.5.0): verify reads the version on chain.
 """
 
 from __future__ import annotations
@@ -48,9 +48,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from guardian.domain.safe_tx import SUPPORTED_SAFE_VERSIONS, SafeTx, SafeTxHashes, domain_has_chain_id, hash_safe_tx
-from guardian.domain.signatures import SafeSignature, add_signature, sort_signatures
+from guardian.domain.signatures import SafeSignature, add_signature, check_kind_for_version, kinds_for_version, sort_signatures
 from guardian.domain.values import (
-    ZERO_ADDRESS,
     parse_address,
     parse_bytes32,
     parse_decimal_uint,
@@ -172,9 +171,11 @@ def _normal_action(value: Any, field: str) -> dict:
         function = function.lower()
     elif function is not None and function != NO_CALLDATA:
         try:
-            function = FunctionSignature.parse(function).text
+            canonical = FunctionSignature.parse(function).text
         except GuardianError as error:
             raise _FieldError(f"{field}.function", error.one_line()) from None
+        if canonical != function:
+            raise _FieldError(f"{field}.function", f"must be the canonical signature {canonical!r} (got {function!r})")
     args = action["args"]
     if not isinstance(args, dict):
         raise _FieldError(f"{field}.args", "must be an object of name -> text value")
@@ -237,13 +238,13 @@ def _normal_timelock(value: Any) -> dict | None:
     if kind == "cancel":
         for key in ("predecessor", "salt", "delay"):
             if record[key] is not None:
-                raise _FieldError(f"timelock.{key}", "must be null for a cancel")
+                raise _FieldError("timelock.kind", f"is cancel, but {key} is set (a cancel only has the operation id)")
         if normal_calls:
-            raise _FieldError("timelock.calls", "must be empty for a cancel")
+            raise _FieldError("timelock.kind", "is cancel, but calls are listed (a cancel only has the operation id)")
         predecessor = salt = delay = None
     else:
         if not normal_calls:
-            raise _FieldError("timelock.calls", f"a {kind} needs at least one call")
+            raise _FieldError("timelock.kind", f"is {kind}, but no calls are listed")
         predecessor = to_hex(_bytes32(record["predecessor"], "timelock.predecessor"))
         salt = to_hex(_bytes32(record["salt"], "timelock.salt"))
         if kind == "schedule":
@@ -252,7 +253,7 @@ def _normal_timelock(value: Any) -> dict | None:
                 delay = str(delay)  # accepted from code; always written as a decimal string
             delay = str(_uint(delay, "timelock.delay"))
         elif record["delay"] is not None:
-            raise _FieldError("timelock.delay", "must be null for an execute")
+            raise _FieldError("timelock.kind", "is execute, but delay is set (only a schedule has a delay)")
         else:
             delay = None
     return {
@@ -311,8 +312,10 @@ def _signature_from_dict(value: Any, field: str) -> SafeSignature:
         return SafeSignature(signer, kind, signature, created_at)
     except GuardianError as error:
         problem = getattr(error, "problem", error.one_line())
-        sub = "kind" if "kind" in problem else "signature"
-        raise _FieldError(f"{field}.{sub}", problem) from None
+        # v valid for another kind: the kind disagrees; any other problem is in the bytes
+        v_of_some_kind = len(signature) == 65 and signature[64] in (1, 27, 28, 31, 32)
+        blame_kind = "unknown kind" in problem or ("does not match kind" in problem and v_of_some_kind)
+        raise _FieldError(f"{field}.{'kind' if blame_kind else 'signature'}", problem) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,8 +332,8 @@ def _flatten_calls(tx: SafeTx) -> tuple[list[tuple[str, int, bytes]], list[tuple
     if is_multisend(tx.data):
         try:
             level_one += [(c.to, c.value, c.data) for c in decode_multisend(tx.data)]
-        except GuardianError as error:
-            raise _FieldError("transaction.data", error.one_line()) from None
+        except GuardianError:
+            pass  # a malformed batch is a finding for verify, not a file-format error: it has no inner calls
     calls, timelock_calls = list(level_one), []
     for to, _, data in level_one:
         try:
@@ -411,8 +414,6 @@ def _check_intent(intent: dict, calls: list[tuple[str, int, bytes]]) -> None:
 
 
 def _check_timelock(record: dict | None, timelock_calls: list[tuple[str, Any]]) -> None:
-    from guardian.domain.timelock import operation_id_of
-
     if record is None:
         if timelock_calls:
             to, call = timelock_calls[0]
@@ -421,8 +422,6 @@ def _check_timelock(record: dict | None, timelock_calls: list[tuple[str, Any]]) 
     calls = [call for to, call in timelock_calls if to == record["address"]]
     if not calls:
         raise _FieldError("timelock.address", "the transaction makes no schedule/execute/cancel call to this address")
-    if record["kind"] != "cancel" and _record_batch_form(record) is None:
-        raise _FieldError("timelock.operation_id", "does not match the calls, predecessor and salt (field edited by hand?)")
     best, best_field = None, None
     for call in calls:
         first = _first_difference(record, call)
@@ -434,16 +433,20 @@ def _check_timelock(record: dict | None, timelock_calls: list[tuple[str, Any]]) 
 
 
 def _first_difference(record: dict, call: Any) -> str | None:
+    """The first field of ``record`` that differs from the decoded ``call`` (equal records are
+    self-consistent, since the decoded operation id is computed from the decoded calls)."""
     decoded = timelock_record(record["address"], call)
-    for key in ("kind", "operation_id", "predecessor", "salt", "delay"):
-        if record[key] != decoded[key]:
-            return f"timelock.{key}"
+    if record["kind"] != decoded["kind"]:
+        return "timelock.kind"
     if len(record["calls"]) != len(decoded["calls"]):
         return "timelock.calls"
     for index, (mine, theirs) in enumerate(zip(record["calls"], decoded["calls"])):
         for key in TIMELOCK_CALL_KEYS:
             if mine[key] != theirs[key]:
                 return f"timelock.calls[{index}].{key}"
+    for key in ("predecessor", "salt", "delay", "operation_id"):
+        if record[key] != decoded[key]:
+            return f"timelock.{key}"
     return None
 
 
@@ -596,6 +599,8 @@ class Proposal:
                 raise _FieldError(field, "must be a SafeSignature")
             if signature.signer in seen:
                 raise _FieldError(f"{field}.signer", f"{signature.signer} has signed twice")
+            if signature.kind not in kinds_for_version(self.safe_version):
+                raise _FieldError(f"{field}.kind", f"Safe {self.safe_version} does not accept {signature.kind} signatures")
             seen.add(signature.signer)
             try:
                 recovered = signature.recover(computed.safe_tx_hash)
@@ -673,6 +678,7 @@ class Proposal:
 
     def with_signature(self, signature: SafeSignature) -> "Proposal":
         """A copy with ``signature`` added; it must recover to its signer, who must not have signed."""
+        check_kind_for_version(signature.kind, self.safe_version, signature.signer)
         signature.verify(self.safe_tx_hash)
         return replace(self, signatures=add_signature(self.signatures, signature))
 
@@ -681,6 +687,7 @@ class Proposal:
         merged = {signature.signer: signature for signature in self.signatures}
         for signature in signatures:
             if signature.signer not in merged:
+                check_kind_for_version(signature.kind, self.safe_version, signature.signer)
                 signature.verify(self.safe_tx_hash)
                 merged[signature.signer] = signature
         return replace(self, signatures=sort_signatures(merged.values()))
@@ -821,8 +828,8 @@ def _diff(mine: Any, theirs: Any, path: str) -> list[str]:
 
 __all__ = [
     "FORMAT_VERSION",
+    "NO_CALLDATA",
     "Proposal",
-    "ZERO_ADDRESS",
     "intent_action",
     "timelock_call_from_record",
     "timelock_record",

@@ -10,7 +10,8 @@ Each signature is 65 bytes ``r | s | v`` exactly as ``execTransaction`` reads it
   executor); v = 1, r = the owner's address, s = 0. Offline there is nothing to check but the
   form: whether the approval exists is an on-chain question (``approvedHashes(owner, hash)``).
 
-Contract signatures (v = 0, EIP-1271) are not supported.
+Contract signatures (v = 0, EIP-1271) are not supported. Safe 1.0.0 predates eth_sign
+signatures: it ecrecovers v = 31/32 as is and refuses them (``kinds_for_version``).
 
 ``pack_signatures`` orders by owner address ascending, as the Safe requires.
 """
@@ -27,6 +28,17 @@ SIGNATURE_KINDS = ("eip712", "eth_sign", "approved_hash")
 _V_BY_KIND = {"eip712": (27, 28), "eth_sign": (31, 32), "approved_hash": (1,)}
 _ETH_SIGN_PREFIX = b"\x19Ethereum Signed Message:\n32"
 _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def kinds_for_version(safe_version: str) -> tuple[str, ...]:
+    """The signature kinds a Safe of this version accepts (1.0.0 has no eth_sign, checked on chain)."""
+    return ("eip712", "approved_hash") if safe_version == "1.0.0" else SIGNATURE_KINDS
+
+
+def check_kind_for_version(kind: str, safe_version: str, signer: str | None = None) -> None:
+    """``SignatureError`` if a Safe of ``safe_version`` would refuse signatures of ``kind``."""
+    if kind not in kinds_for_version(safe_version):
+        raise SignatureError(signer, f"Safe {safe_version} does not accept {kind} signatures (it accepts {', '.join(kinds_for_version(safe_version))})")
 
 
 def split_signature(signature: bytes) -> tuple[int, int, int]:
