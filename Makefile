@@ -33,6 +33,14 @@ test: $(STAMPS)/venv .build/__local__.json
 demo: $(STAMPS)/venv .build/__local__.json
 	$(VENV)/bin/python scripts/demo.py
 
+# Benchmarks (bench/run.py): startup, the pause flow side by side with safe-cli and ape-safe (their
+# throwaway venvs under bench/.venv-* are created on first use from PyPI), fork dry-run, drill,
+# import costs. Prints a table, writes bench/results/latest.md; asserts nothing.
+# Shorter: make bench BENCH_ARGS="--runs 3 --slow-runs 1"
+.PHONY: bench
+bench: $(STAMPS)/venv .build/__local__.json
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
+
 setup compile: $(STAMPS)/venv .build/__local__.json
 
 tools:

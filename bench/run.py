@@ -45,6 +45,10 @@ RESULTS = BENCH / "results"
 PAUSE_CALLDATA = "0x8456cb59"  # pause()
 PAUSED_CALLDATA = "0x5c975abb"  # paused()
 COMMAND_TIMEOUT = 300
+HASH_FLAGS = [
+    "hash", "--safe", "0xbfD1979B4364edd96E0ec804223f8E197e489Cc4", "--chain-id", "31337", "--safe-version", "1.4.1",
+    "--to", "0x610178dA211FEF7D417bC0e6FeD39F05609AD788", "--value", "0", "--data", PAUSE_CALLDATA, "--operation", "0", "--nonce", "0",
+]  # fmt: skip
 
 # The throwaway venvs: name -> pip requirements. safe-cli does not start after a plain install
 # (its typer/click/web3 pins clash); these pins make it run.
@@ -54,8 +58,9 @@ VENVS = {
 }
 
 # Modules whose import cost matters to guardian's commands.
-IMPORTS = ["click", "yaml", "eth_utils", "eth_abi", "eth_keys", "eth_account", "web3", "ledgereth", "safe_eth.safe", "guardian.cli"]
-HEAVY = ("eth_abi", "eth_account", "web3", "ledgereth", "safe_eth", "eth_keys", "ape", "yaml", "requests", "aiohttp", "pydantic")
+IMPORTS = [
+    "click", "yaml", "eth_utils", "eth_abi", "eth_keys", "eth_account", "requests", "web3", "ledgereth", "safe_eth.safe", "guardian.cli",
+]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- measuring
@@ -165,14 +170,10 @@ def ape_cwd(bin_dir: Path) -> Path:
 
 def bench_startup(runs: int, tools: dict) -> list[Row]:
     section = "Startup (fresh process)"
-    hash_flags = [
-        "hash", "--safe", "0xbfD1979B4364edd96E0ec804223f8E197e489Cc4", "--chain-id", "31337", "--safe-version", "1.4.1",
-        "--to", "0x610178dA211FEF7D417bC0e6FeD39F05609AD788", "--value", "0", "--data", PAUSE_CALLDATA, "--operation", "0", "--nonce", "0",
-    ]  # fmt: skip
     cases: list[tuple[str, list[str] | None, dict, Path | None, str]] = [
         ("`python -c pass` (guardian's venv)", [sys.executable, "-c", "pass"], {}, None, "the floor"),
         ("`guardian --help`", [str(GUARDIAN), "--help"], {}, None, "goal <= 0.3 s"),
-        ("`guardian hash --safe ... --nonce 0` (flags)", [str(GUARDIAN), *hash_flags], {}, None, "offline, no chain"),
+        ("`guardian hash --safe ... --nonce 0` (flags)", [str(GUARDIAN), *HASH_FLAGS], {}, None, "offline, no chain"),
         ("`guardian propose --help`", [str(GUARDIAN), "propose", "--help"], {}, None, ""),
     ]
     for tool, label, argv_tail in (("safe-cli", "`safe-cli --help`", ["safe-cli", "--help"]), ("ape-safe", "`ape --help`", ["ape", "--help"])):
@@ -398,16 +399,24 @@ def bench_flow(bed: Bed, runs: int, slow_runs: int, tools: dict) -> tuple[list[R
 def bench_fork(bed: Bed, slow_runs: int) -> list[Row]:
     section = "Fork dry-run and drill"
     simulate = Row(section, "guardian simulate (fork of the local anvil, pause-vault)", note="anvil fork start + approveHash + exec + checks")
-    drill = Row(section, "guardian drill vault-drain (end to end)")
+    drill = Row(
+        section,
+        "guardian drill vault-drain (end to end)",
+        note="fork, breach, propose 3 actions, verify, sign x2, simulate, execute, timelock warp + execute, checks; one process",
+    )
+    containment = Row(section, "  drill: time to containment (its own clock)", note="breach -> pause executed, from the drill's JSON report")
     missing = guardian_has("simulate")
     if missing:
         simulate.unavailable = missing
     else:
         bed.reset()
         path = bed.fresh_path("simulate")
-        run(guardian_steps(bed, path)[0][1], env=guardian_env(bed))  # propose, untimed
-        for index in range(slow_runs + 1):
-            progress(f"[fork] run {index}/{slow_runs}: {simulate.label}")
+        try:
+            run(guardian_steps(bed, path)[0][1], env=guardian_env(bed))  # propose, untimed
+        except CommandFailed as error:
+            simulate.failures.append(f"propose: {error}")
+        for index in range(slow_runs + 1 if path.exists() else 0):
+            progress(f"[fork] run {index}/{slow_runs}{' (warm-up)' if index == 0 else ''}: {simulate.label}")
             try:
                 seconds, done = run([str(GUARDIAN), "simulate", "--playbook", bed.playbook, str(path)])
                 if "WOULD SUCCEED" not in done.stdout:
@@ -419,41 +428,27 @@ def bench_fork(bed: Bed, slow_runs: int) -> list[Row]:
                 simulate.samples.append(seconds)
     missing = guardian_has("drill")
     if missing:
-        drill.unavailable = missing
-    else:
-        drill_argv = drill_command(bed)
-        drill.note = "`" + " ".join(Path(drill_argv[0]).name if i == 0 else a for i, a in enumerate(drill_argv) if not a.startswith("/")) + "`"
-        for index in range(slow_runs + 1):
-            progress(f"[fork] run {index}/{slow_runs}: {drill.label}")
-            try:
-                bed.reset()
-                seconds, _ = run(drill_argv, env=guardian_env(bed), cwd=bed.workdir)
-            except CommandFailed as error:
-                drill.failures.append(str(error))
-                continue
-            if index:
-                drill.samples.append(seconds)
-    return [simulate, drill]
-
-
-def drill_command(bed: Bed) -> list[str]:
-    """`guardian drill vault-drain` with the flags its --help offers (it is new: read, don't guess)."""
-    _, done = run([str(GUARDIAN), "drill", "--help"])
-    text = done.stdout
-    argv = [str(GUARDIAN), "drill"]
-    # a group (`drill run NAME`) or a command (`drill NAME`)
-    if re.search(r"^Commands:", text, flags=re.M) and re.search(r"^\s+run\s", text, flags=re.M):
-        argv.append("run")
-        _, done = run([str(GUARDIAN), "drill", "run", "--help"])
-        text = done.stdout
-    argv += ["vault-drain", "--playbook", bed.playbook]
-    for flag, value in (("--report", str(bed.workdir / "drill-report.md")), ("--out", str(bed.workdir / "drill-out"))):
-        if re.search(rf"^\s+{flag}\b", text, flags=re.M):
-            argv += [flag, value]
-    for flag in ("--yes", "--non-interactive", "--allow-raw-key"):
-        if re.search(rf"^\s+{flag}\b", text, flags=re.M):
-            argv.append(flag)
-    return argv
+        drill.unavailable = containment.unavailable = missing
+        return [simulate, drill, containment]
+    report = bed.workdir / "drill-report.json"
+    drill_argv = [str(GUARDIAN), "drill", "vault-drain", "--playbook", bed.playbook, "--report", str(report)]
+    for index in range(slow_runs + 1):
+        progress(f"[fork] run {index}/{slow_runs}{' (warm-up)' if index == 0 else ''}: {drill.label}")
+        try:
+            bed.reset()
+            report.unlink(missing_ok=True)
+            seconds, done = run(drill_argv, env=guardian_env(bed))
+            result = json.loads(report.read_text())
+            if not result.get("passed"):
+                raise CommandFailed(f"drill did not pass: {last_line(done.stdout)}")
+        except (CommandFailed, OSError, ValueError) as error:
+            drill.failures.append(str(error))
+            continue
+        if index:
+            drill.samples.append(seconds)
+            if result.get("time_to_containment_seconds") is not None:
+                containment.samples.append(float(result["time_to_containment_seconds"]))
+    return [simulate, drill, containment]
 
 
 # --------------------------------------------------------------------------- import costs
@@ -529,33 +524,59 @@ def importer_chain(entries: list[ImportEntry], target: ImportEntry) -> list[str]
     return list(reversed(chain))
 
 
-def command_imports(bed: Bed | None) -> list[tuple[str, float, list[tuple[str, float, str]], list[tuple[str, float, str]]]]:
-    """For each guardian command: total import ms, the top-level imports by cost, and where the heavy packages came from."""
-    cases = [("guardian --help", [str(GUARDIAN), "--help"], None)]
+@dataclass
+class CommandImports:
+    label: str
+    total_ms: float
+    top_level: list[tuple[str, float]]  # depth-0 imports by cumulative ms
+    packages: list[tuple[str, float, str]]  # third-party package, cumulative ms, who imported it
+    error: str = ""
+
+
+def command_imports(bed: Bed | None) -> list[CommandImports]:
+    """One `python -X importtime` run of each guardian command: what its imports cost and who pulls them in."""
+    cases = [("guardian --help", [str(GUARDIAN), "--help"]), ("guardian hash (flags)", [str(GUARDIAN), *HASH_FLAGS])]
     if bed is not None and not guardian_has("propose", "sign", "execute"):
         bed.reset()
         path = bed.fresh_path("importtime")
-        steps = guardian_steps(bed, path)
-        cases += [(f"guardian {name}" + (" (1st)" if i == 1 else " (2nd)" if i == 2 else ""), argv, None) for i, (name, argv) in enumerate(steps)]
+        (_, propose), (_, sign_1), (_, sign_2), (_, execute) = guardian_steps(bed, path)
+        cases += [("guardian propose", propose), ("guardian sign (1st owner)", sign_1), ("guardian sign (2nd owner)", sign_2)]
+        if not guardian_has("simulate"):
+            cases.append(("guardian simulate", [str(GUARDIAN), "simulate", "--playbook", bed.playbook, str(path)]))
+        cases.append(("guardian execute", execute))
     report = []
-    for label, argv, _ in cases:
+    for label, argv in cases:
         progress(f"[importtime] {label}")
         try:
             _, done = run([sys.executable, "-X", "importtime", *argv], env=guardian_env(bed) if bed else None)
         except CommandFailed as error:
-            report.append((label, -1.0, [(str(error), 0.0, "")], []))
+            report.append(CommandImports(label, 0.0, [], [], error=str(error)))
             continue
-        entries = parse_importtime(done.stderr)
-        top_level = [e for e in entries if e.depth == 0]
-        total = sum(e.cumulative_ms for e in top_level)
-        biggest = sorted(top_level, key=lambda e: e.cumulative_ms, reverse=True)[:8]
-        heavy = []
-        for entry in entries:
-            root = entry.name.split(".")[0]
-            if root in HEAVY and (entry.name == root or entry.name == "safe_eth.safe") and entry.cumulative_ms >= 5:
-                heavy.append((entry.name, entry.cumulative_ms, " > ".join(importer_chain(entries, entry)) or "(top level)"))
-        report.append((label, total, [(e.name, e.cumulative_ms, "") for e in biggest], heavy))
+        report.append(summarise_imports(label, parse_importtime(done.stderr)))
     return report
+
+
+def summarise_imports(label: str, entries: list[ImportEntry]) -> CommandImports:
+    top_level = sorted((e for e in entries if e.depth == 0), key=lambda e: e.cumulative_ms, reverse=True)
+    total = sum(e.cumulative_ms for e in top_level)
+    packages, seen = [], set()
+    for entry in entries:
+        root = entry.name.split(".")[0]
+        if entry.name != root or root in seen or root in sys.stdlib_module_names or root in ("guardian", "encodings", "_distutils_hack"):
+            continue
+        seen.add(root)
+        if entry.cumulative_ms < 10:
+            continue
+        chain = importer_chain(entries, entry)
+        if not chain:
+            via = "imported inside a function (lazy)"
+        elif len(chain) == 1:
+            via = f"via {chain[0]}"
+        else:
+            via = f"via {chain[0]} > ... > {chain[-1]}" if len(chain) > 2 else f"via {chain[0]} > {chain[1]}"
+        packages.append((root, entry.cumulative_ms, via))
+    packages.sort(key=lambda item: item[1], reverse=True)
+    return CommandImports(label, total, [(e.name, e.cumulative_ms) for e in top_level[:6]], packages[:10])
 
 
 # --------------------------------------------------------------------------- output
@@ -577,13 +598,20 @@ def render(sections: list[tuple[str, list[Row]]], ratios: dict, imports_report, 
         parts += [f"- guardian / {name}: **{ratio:.2f}x**" + (" (faster)" if ratio < 1 else " (slower)") for name, ratio in ratios.items()]
         parts.append("")
     if imports_report:
-        parts += ["## What the commands import (`python -X importtime`, one run each)", ""]
-        for label, total, biggest, heavy in imports_report:
-            parts.append(f"**{label}**: {total:.0f} ms of imports in total (cumulative of the top-level imports).")
-            parts.append("")
-            parts.append("- top-level imports by cumulative ms: " + ", ".join(f"`{name}` {ms:.0f}" for name, ms, _ in biggest))
-            if heavy:
-                parts.append("- heavy packages and who pulled them in: " + "; ".join(f"`{name}` {ms:.0f} ms via {chain}" for name, ms, chain in heavy))
+        parts += [
+            "## What each command imports (`python -X importtime`, one run each; importtime itself adds overhead)",
+            "",
+            "Cumulative ms; a package nested in another (aiohttp in web3) is counted in both.",
+            "",
+        ]
+        for item in imports_report:
+            if item.error:
+                parts += [f"**{item.label}**: could not measure: {item.error}", ""]
+                continue
+            parts.append(f"**{item.label}**: {item.total_ms:.0f} ms of imports.")
+            parts.append("- top-level imports: " + ", ".join(f"`{name}` {ms:.0f}" for name, ms in item.top_level))
+            if item.packages:
+                parts.append("- third-party packages: " + "; ".join(f"`{name}` {ms:.0f} ms {via}" for name, ms, via in item.packages))
             parts.append("")
     return "\n".join(parts)
 

@@ -403,3 +403,37 @@ class TransactionPendingError(GuardianError):
     def __init__(self, what: str, tx_hash: str, timeout: float):
         self.what, self.tx_hash, self.timeout = what, tx_hash, timeout
         super().__init__(f"{what} {tx_hash} was sent but not mined within {timeout:g}s", advice="rerun the same command later: it reconciles by transaction hash and never double-sends")
+
+
+class ForkBlockError(GuardianError):
+    """A fork was asked at a block the forked network does not have yet."""
+
+    exit_code = 2
+
+    def __init__(self, url: str, block: int, head: int):
+        self.url, self.block, self.head = url, block, head
+        super().__init__(f"cannot fork {url} at block {block}: its latest block is {head}", advice="pass --block <= the head, or omit it")
+
+
+class NoForkSourceError(InputError):
+    """Nothing to fork: no --fork-url and the playbook network has no RPC URL."""
+
+    def __init__(self, network: str):
+        self.network = network
+        super().__init__("fork URL", None, f"network {network!r} has no rpc_url (or its rpc_url_env is unset); pass --fork-url")
+
+
+class UnresolvedPlaceholderError(InputError):
+    """A ``{name}`` in a check, breach step or drill response matches no action argument or actor."""
+
+    def __init__(self, name: str, where: str, known: list[str]):
+        self.name, self.where, self.known = name, where, list(known)
+        super().__init__("placeholder", "{" + name + "}", f"in {where}: no action argument or actor of that name (known: {', '.join(known) or 'none'})")
+
+
+class DrillSignersError(InputError):
+    """A drill lists fewer signing guardians than the Safe's threshold."""
+
+    def __init__(self, count: int, threshold: int):
+        self.count, self.threshold = count, threshold
+        super().__init__("drill signers", count, f"{count} guardian(s) sign but the Safe's threshold is {threshold}: the drill cannot execute")

@@ -50,15 +50,28 @@ def fork_processes(source_url: str) -> list[int]:
     return pids
 
 
-def test_drill_passes_with_an_emulated_ledger_guardian(bed, keys, tmp_path):
+def bob_keystore(testbed_, folder: Path, monkeypatch) -> DrillSigner:
+    from eth_account import Account
+
+    keystore = folder / "bob.json"
+    keystore.write_text(json.dumps(Account.encrypt(testbed_.owner_keys["bob"], "drill-password", iterations=2**10)))
+    monkeypatch.setenv("BOB_KEYSTORE_PASSWORD", "drill-password")
+    return DrillSigner("bob", "keystore", {"keystore": str(keystore), "password_env": "BOB_KEYSTORE_PASSWORD"})
+
+
+def test_drill_passes_with_ledger_emulator_keystore_and_key_guardians(bed, keys, tmp_path, monkeypatch):
     node, testbed_, playbook = bed
     report_path = tmp_path / "report.json"
-    report = run_drill(playbook, "vault-drain", signers_override=[LEDGER_ALICE], report_path=report_path, echo=lambda _: None)
+    override = [LEDGER_ALICE, bob_keystore(testbed_, tmp_path, monkeypatch)]
+    report = run_drill(playbook, "vault-drain", signers_override=override, report_path=report_path, echo=lambda _: None)
 
     assert report.passed, report.failures
     names = [step.name for step in report.steps]
     assert names[:3] == ["fork", "breach", "propose response"]
-    for expected in ("sign response: alice (ledger-emulator)", "simulate on a snapshot", "execute response", "timelock warp", "execute timelock-execute", "conditions"):
+    for expected in (
+        "sign response: alice (ledger-emulator)", "sign response: bob (keystore)", "sign response: carol (key)",
+        "simulate on a snapshot", "execute response", "timelock warp", "execute timelock-execute", "conditions",
+    ):  # fmt: skip
         assert expected in names
     data = json.loads(report_path.read_text())
     assert data["scenario"] == "vault-drain" and data["passed"] is True

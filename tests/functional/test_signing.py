@@ -114,7 +114,8 @@ def test_sign_prints_hashes_first_checks_the_owner_and_appends(bed, pause, carol
     assert screens_when_printed == 0  # the hashes were shown before the device was asked
     for value in proposal.hashes.values():
         assert value in text
-    assert emulator.screens[-1]["kind"] == "eip712"  # what the device showed: the same two hashes
+    screen = emulator.screens[-1]  # what the device showed: the same two hashes
+    assert (screen["domain_hash"], screen["message_hash"]) == (proposal.hashes["domain"], proposal.hashes["message"])
     assert result.signature.signer == testbed.owners["alice"] and result.signer_name == "alice"
     assert (result.collected, result.roster.threshold, result.roster.source) == (1, 3, "on chain")
 

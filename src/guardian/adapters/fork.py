@@ -14,7 +14,8 @@ anvil log tail.
 into a ``ForkInterrupted`` exception (a ``KeyboardInterrupt``, so ``except Exception`` blocks
 do not swallow it) that unwinds through the ``finally`` blocks; the previous handlers are
 restored when the last fork closes. An ``atexit`` hook stops any fork still running when the
-interpreter exits. Only SIGKILL of this process can orphan anvil.
+interpreter exits. A signal that arrives while anvil is being stopped is held until it is
+stopped, then delivered. Only SIGKILL of this process can orphan anvil.
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ from pathlib import Path
 
 from guardian.adapters.anvil import Anvil, start_anvil
 from guardian.adapters.chain import Chain, connect, display_url
-from guardian.errors import GuardianError
+from guardian.errors import ForkBlockError
 
 _HANDLED_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
 _running: dict[int, Anvil] = {}  # id -> anvil, for the atexit safety net
 _saved_handlers: dict[int, object] = {}
 _lock = threading.Lock()
+_deferred: dict[str, int | None] = {"stopping": 0, "signal": None}  # a signal that arrives while anvil is being stopped
 
 
 class ForkInterrupted(KeyboardInterrupt):
@@ -43,16 +45,6 @@ class ForkInterrupted(KeyboardInterrupt):
     def __init__(self, signal_number: int):
         self.signal_number = signal_number
         super().__init__(f"interrupted by signal {signal_number}")
-
-
-class ForkBlockError(GuardianError):
-    """The block asked for does not exist on the network being forked."""
-
-    exit_code = 2
-
-    def __init__(self, url: str, block: int, head: int):
-        self.url, self.block, self.head = url, block, head
-        super().__init__(f"cannot fork {url} at block {block}: its latest block is {head}", advice="pass --block <= the head, or omit it")
 
 
 @dataclass
@@ -75,6 +67,9 @@ class Fork:
 
 
 def _on_signal(signal_number, frame):  # noqa: ARG001 (signal handler signature)
+    if _deferred["stopping"]:  # never interrupt the stopping of anvil itself: deliver it afterwards
+        _deferred["signal"] = signal_number
+        return
     raise ForkInterrupted(signal_number)
 
 
@@ -123,15 +118,26 @@ def open_fork(
     with _lock:
         _install_handlers()
     anvil = None
+    unwinding = False
     try:
         anvil = start_anvil(fork_url=url, fork_block=pinned, log_dir=log_dir)
         _running[id(anvil)] = anvil
         chain = connect(anvil.url, timeout=60.0)
         yield Fork(anvil, chain, display_url(url), pinned, pinned_by or ("head" if block is None else "--block"), chain_id)
+    except BaseException:
+        unwinding = True
+        raise
     finally:
-        if anvil is not None:
-            anvil.stop()
-            _running.pop(id(anvil), None)
-        with _lock:
-            if not _running:
-                _restore_handlers()
+        _deferred["stopping"] += 1
+        try:
+            if anvil is not None:
+                anvil.stop()
+                _running.pop(id(anvil), None)
+        finally:
+            _deferred["stopping"] -= 1
+            with _lock:
+                if not _running:
+                    _restore_handlers()
+            pending, _deferred["signal"] = _deferred["signal"], None
+            if pending is not None and not unwinding:  # arrived while stopping: hand it to the restored handler
+                signal.raise_signal(pending)

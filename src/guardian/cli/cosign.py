@@ -42,6 +42,8 @@ def render_status(status) -> None:
         click.secho(f"  {stranger} signed but is not an owner: that signature does not count", fg="yellow")
     if status.threshold is None:
         click.echo("Threshold unknown: give --rpc or a playbook.")
+    elif status.executed:
+        click.echo(f"Threshold {status.threshold} ({status.owners_from}); {status.collected} signature(s) in the file")
     else:
         click.echo(f"Threshold {status.threshold} ({status.owners_from}): {status.collected} collected, {status.missing} more needed")
     if status.executed:

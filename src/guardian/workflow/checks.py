@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from guardian.config import Check, Playbook
-from guardian.errors import CallRevertedError, GuardianError, InputError
+from guardian.errors import CallRevertedError, GuardianError, InputError, UnresolvedPlaceholderError
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_\-]*)\}")
 
@@ -55,11 +55,6 @@ class PendingCheck:
     values: dict[str, Any] = field(default_factory=dict)
     action: str | None = None
     route: str = "safe"  # the intent route of the action: safe | timelock-schedule | timelock-execute
-
-
-class UnresolvedPlaceholderError(InputError):
-    def __init__(self, name: str, where: str, known: list[str]):
-        super().__init__("placeholder", "{" + name + "}", f"in {where}: no action argument or actor of that name (known: {', '.join(known) or 'none'})")
 
 
 # --------------------------------------------------------------------------- placeholders

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from guardian.config import DrillSigner, Playbook, ResponseItem
-from guardian.errors import GuardianError, InputError
+from guardian.errors import DrillSignersError, GuardianError, InputError, NoForkSourceError
 from guardian.workflow.checks import CheckResult, CheckRunner, PendingCheck, fill, intent_checks, resolve_sender
 
 Echo = Callable[[str], None]
@@ -119,11 +119,6 @@ class DrillReport:
             "fork": self.fork,
             "notes": self.notes,
         }
-
-
-class DrillSignersError(InputError):
-    def __init__(self, count: int, threshold: int):
-        super().__init__("drill signers", count, f"{count} guardian(s) sign but the Safe's threshold is {threshold}: the drill cannot execute")
 
 
 # --------------------------------------------------------------------------- preflight
@@ -318,8 +313,6 @@ def run_drill(
     net = playbook.network(network)
     url = fork_url or net.rpc_url
     if not url:
-        from guardian.workflow.simulation import NoForkSourceError
-
         raise NoForkSourceError(net.name)
     block = fork_block if fork_block is not None else (net.fork_block if not fork_url else None)
     pinned_by = "--block" if fork_block is not None else (f"networks.{net.name}.fork_block" if block is not None else "the head when the fork started")
@@ -327,19 +320,39 @@ def run_drill(
     report = DrillReport(scenario, drill.description, playbook.name, started_at=utc_timestamp())
     report.signers = [{"owner": s.owner, "backend": s.backend, "address": playbook.safe.owners[s.owner]} for s in signers]
     started = time.monotonic()
+    folder: Path | None = None
     quiet: Echo = (lambda text: echo("      " + text.replace("\n", "\n      "))) if verbose else (lambda text: None)
     echo(f"Drill {scenario}: {drill.description}")
     try:
         with ExitStack() as stack:
-            _drill(stack, report, playbook, drill, signers, items, actors, url, block, pinned_by, echo, quiet, log_dir)
+            folder = Path(tempfile.mkdtemp(prefix=f"guardian-drill-{drill.name}-"))
+            _drill(stack, report, playbook, drill, signers, items, actors, url, block, pinned_by, echo, quiet, log_dir, folder)
     except BaseException as error:
         report.interrupted = f"{type(error).__name__}: {error}".rstrip(": ")
         raise
     finally:
         report.total_seconds = time.monotonic() - started
         if report_path is not None and report.steps:
+            _keep_proposals(report, folder, Path(report_path))
             write_report(report, Path(report_path))
     return report
+
+
+def _keep_proposals(report: DrillReport, folder: Path | None, report_path: Path) -> None:
+    """Move the drill's proposal files next to the report (``<report>-proposals/``), for the post-mortem."""
+    import shutil
+
+    if folder is None or not folder.is_dir():
+        return
+    keep = report_path.parent / f"{report_path.stem}-proposals"
+    keep.mkdir(parents=True, exist_ok=True)
+    for file in folder.glob("*.json"):
+        shutil.copy2(file, keep / file.name)
+    for proposal in report.proposals:
+        proposal["path"] = str(keep / Path(proposal["path"]).name)
+    report.notes = [n for n in report.notes if not n.startswith("drill proposals written to")]
+    report.notes.append(f"drill proposals kept in {keep}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_report(report: DrillReport, path: Path) -> None:
@@ -351,7 +364,7 @@ def write_report(report: DrillReport, path: Path) -> None:
     atomic_write_text(path, json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-def _drill(stack: ExitStack, report, playbook, drill, signers, items, actors, url, block, pinned_by, echo, quiet, log_dir) -> None:
+def _drill(stack: ExitStack, report, playbook, drill, signers, items, actors, url, block, pinned_by, echo, quiet, log_dir, folder: Path) -> None:
     from guardian.adapters.fork import open_fork
 
     run = _Run(report, echo)
@@ -368,7 +381,6 @@ def _drill(stack: ExitStack, report, playbook, drill, signers, items, actors, ur
         server, emulator_port = serve(EMULATOR_HOST, 0)
         stack.callback(server.stop)
         report.notes.append(f"Ledger emulator (NOT a real device) served on {EMULATOR_HOST}:{emulator_port} for the ledger-emulator guardians")
-    folder = Path(tempfile.mkdtemp(prefix=f"guardian-drill-{drill.name}-"))
     drill_playbook = replace(playbook, proposals_dir=folder)
     report.notes.append(f"drill proposals written to {folder} (never to the playbook's proposals folder)")
     opened: dict[str, Any] = {}
@@ -388,7 +400,7 @@ def _drill(stack: ExitStack, report, playbook, drill, signers, items, actors, ur
     with run.step("breach") as out:
         out["detail"] = _breach(chain, playbook, drill, actors, report, timing)
 
-    first = _respond(run, chain, drill_playbook, items, actors, signers, signer_for, report, quiet, url_label="response", timing=timing)
+    first = _respond(run, chain, drill_playbook, items, actors, signers, signer_for, report, quiet, label="response", timing=timing)
     if first is not None and first.timelock and first.timelock["kind"] == "schedule":
         _timelock_followup(run, chain, drill_playbook, first, signers, signer_for, report, quiet)
     if "contained_block" in timing:
@@ -499,11 +511,11 @@ def _execute(run: _Run, chain, playbook: Playbook, path: Path, signers, signer_f
     return outcome
 
 
-def _respond(run: _Run, chain, playbook: Playbook, items, actors, signers, signer_for, report, quiet, *, url_label: str, timing: dict):
+def _respond(run: _Run, chain, playbook: Playbook, items, actors, signers, signer_for, report, quiet, *, label: str, timing: dict):
     """The response proposal: propose, verify, sign, simulate on a snapshot, execute. Returns the proposal."""
     from guardian.workflow.simulation import simulate_proposal
 
-    signed = _propose_verify_sign(run, chain, playbook, items, actors, signers, signer_for, report, quiet, url_label)
+    signed = _propose_verify_sign(run, chain, playbook, items, actors, signers, signer_for, report, quiet, label)
     proposal = signed[0] if signed else None
     with run.step("simulate on a snapshot") as out:
         if not out.get("skip"):
@@ -515,7 +527,7 @@ def _respond(run: _Run, chain, playbook: Playbook, items, actors, signers, signe
             out["detail"] = f"{simulation.verdict}, {simulation.gas_used:,} gas"
             if not simulation.passed:
                 out["fail"] = f"{simulation.verdict}: {simulation.failure}"
-    outcome = _execute(run, chain, playbook, signed[1], signers, signer_for, report, quiet, url_label) if signed else None
+    outcome = _execute(run, chain, playbook, signed[1], signers, signer_for, report, quiet, label) if signed else None
     if outcome is not None:
         timing["contained_block"], timing["contained_wall"] = outcome.block, time.time()
     return proposal

@@ -41,7 +41,7 @@ from guardian.domain.classify import role_name
 from guardian.domain.intent import Context
 from guardian.domain.timelock import CANCELLER_ROLE, DEFAULT_ADMIN_ROLE, EXECUTOR_ROLE, PROPOSER_ROLE
 from guardian.domain.values import ZERO_ADDRESS, keccak, to_hex
-from guardian.errors import AbiError, CallRevertedError, GuardianError, NotASafeError
+from guardian.errors import AbiError, CallRevertedError, NotASafeError
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 STATUS_ORDER = {FAIL: 0, WARN: 1, OK: 2}
@@ -252,7 +252,7 @@ class _Doctor:
             return [CheckResult("safe.singleton", FAIL, f"storage slot 0 points at {singleton}, which has no code: every call to the Safe does nothing", "restore the singleton (this Safe cannot act)")]
         try:
             version = self.reader.version()
-        except (CallRevertedError, GuardianError) as error:
+        except (CallRevertedError, NotASafeError) as error:
             return [
                 CheckResult(
                     "safe.singleton",
@@ -398,7 +398,7 @@ class _Doctor:
             return False
         try:
             return bool(self._view(contract.address, "paused()", [], ("bool",))[0])
-        except (CallRevertedError, GuardianError):
+        except (CallRevertedError, AbiError):
             return False
 
     def _judge_revert(self, name, action, contract, caller_name, error: CallRevertedError, code: bytes, already: bool) -> CheckResult:

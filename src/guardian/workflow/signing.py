@@ -89,7 +89,7 @@ def owner_roster(proposal: Proposal, *, chain=None, playbook=None) -> Roster:
 
 def _same_proposal(expected: Proposal, current: Proposal, source: str) -> None:
     """Refuse to write when the file now holds a different proposal than the one we checked."""
-    fields = expected.differences(current)
+    fields = _without_metadata(expected.differences(current))
     if fields:
         raise ProposalMismatchError("the proposal as first read", source, fields)
 
@@ -98,12 +98,16 @@ def update_proposal(path: Path, expected: Proposal, change: Callable[[Proposal],
     """Lock ``path``, re-read it, check it is still ``expected``'s proposal, apply ``change``, write atomically."""
     from guardian.adapters.files import update_file
 
+    written: list[Proposal] = []
+
     def transform(text: str) -> str:
         current = Proposal.from_json(text, str(path))
         _same_proposal(expected, current, str(path))
-        return change(current).to_json()
+        written.append(change(current))
+        return written[-1].to_json()
 
-    return Proposal.from_json(update_file(Path(path), transform), str(path))
+    update_file(Path(path), transform)
+    return written[-1]
 
 
 def _refuse_critical(action: str, findings: list[Finding], accept_risk: bool) -> None:
@@ -235,6 +239,7 @@ def approve_onchain(
     """
     from guardian.adapters.chain import SafeReader, build_approve_hash_calldata
     from guardian.domain.signatures import approved_hash_signature
+    from guardian.errors import CallRevertedError, ExecutionRevertedError
     from guardian.workflow.execution import registry_for, send_transaction, translate_revert
 
     path = Path(path)
@@ -255,20 +260,16 @@ def approve_onchain(
     else:
         data = build_approve_hash_calldata(safe_tx_hash)
         registry = registry_for(proposal, playbook)
-        from guardian.errors import CallRevertedError
-
         try:
             chain.call(proposal.safe, data, from_=owner)
         except CallRevertedError as error:
             raise translate_revert(error, registry, "approveHash") from error
         echo(f"Sending approveHash({proposal.hashes['safe_tx']}) to the Safe {proposal.safe} from {roster.label(owner)}")
-        receipt = send_transaction(chain, signer, to=proposal.safe, data=data, gas_limit=gas_limit, receipt_timeout=receipt_timeout)
+        sent, receipt = send_transaction(chain, signer, to=proposal.safe, data=data, gas_limit=gas_limit, receipt_timeout=receipt_timeout)
         if receipt is None:
-            raise TransactionPendingError("approveHash transaction", "(unknown)", receipt_timeout)
+            raise TransactionPendingError("approveHash transaction", to_hex(sent), receipt_timeout)
         tx_hash, block = to_hex(receipt.tx_hash), receipt.block_number
         if receipt.status != 1 or not safe.approved_hashes(owner, safe_tx_hash):
-            from guardian.errors import ExecutionRevertedError
-
             raise ExecutionRevertedError("approveHash", "the approval is not visible on chain after the transaction", tx_hash)
     signature = SafeSignature(owner, "approved_hash", approved_hash_signature(owner), utc_timestamp())
     written = update_proposal(path, proposal, lambda current: current.with_signature(signature))
@@ -289,9 +290,18 @@ def _merge_execution(records: list[dict | None], sources: list[str]) -> dict | N
     return next((r for r in records if r is not None), None)
 
 
+_CAUSE_ORDER = ("version", "chain_id", "safe", "safe_version", "transaction", "timelock", "intent", "hashes")
+
+
 def _without_metadata(fields: list[str]) -> list[str]:
-    """``created`` (who ran ``propose``, when) may differ between two copies of the same proposal."""
-    return [f for f in fields if not f.startswith("created")]
+    """The differing fields that matter, causes first (a changed transaction field before the
+    hashes it changes). ``created`` (who ran ``propose``, when) may differ between copies."""
+
+    def rank(field: str) -> int:
+        top = field.split(".")[0].split("[")[0]
+        return _CAUSE_ORDER.index(top) if top in _CAUSE_ORDER else len(_CAUSE_ORDER)
+
+    return sorted((f for f in fields if not f.startswith("created")), key=rank)
 
 
 def merge_proposals(paths: Iterable[str | Path], out: str | Path) -> Proposal:

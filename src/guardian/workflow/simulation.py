@@ -27,7 +27,7 @@ from typing import Any
 
 from guardian.config import Playbook
 from guardian.domain.proposal import Proposal
-from guardian.errors import CallRevertedError, GuardianError, InputError, NotASafeError
+from guardian.errors import CallRevertedError, GuardianError, NoForkSourceError, NotASafeError
 from guardian.workflow.checks import CheckResult, CheckRunner, PendingCheck, decode_revert_anywhere, intent_checks, resolve
 
 SAFE_NONCE_SLOT = 5  # Safe 1.0.0 .. 1.5.0: singleton, modules, owners, ownerCount, threshold, nonce
@@ -175,11 +175,6 @@ class SimulationReport:
         if self.notes:
             lines += ["", "### Notes", ""] + [f"- {note}" for note in self.notes]
         return "\n".join(lines) + "\n"
-
-
-class NoForkSourceError(InputError):
-    def __init__(self, network: str):
-        super().__init__("fork URL", None, f"network {network!r} has no rpc_url (or its rpc_url_env is unset); pass --fork-url")
 
 
 # --------------------------------------------------------------------------- small helpers

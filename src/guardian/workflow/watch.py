@@ -36,18 +36,18 @@ from typing import Any, Callable, Iterable
 
 from guardian.config import Playbook
 from guardian.domain.abi import EventSignature, abi_decode, encode_call, format_value
-from guardian.domain.classify import Classification, classify_operation, role_name
+from guardian.domain.classify import classify_operation, role_name
 from guardian.domain.intent import Context
 from guardian.domain.multisend import Call
 from guardian.domain.policy import CRITICAL, INFO, WARNING
 from guardian.domain.values import ZERO_ADDRESS, checksum_address, keccak, to_hex, utc_timestamp
-from guardian.errors import GuardianError, InputError, RpcError
+from guardian.errors import AbiError, CallRevertedError, GuardianError, InputError, NotASafeError, RpcError
 
 STATE_FORMAT = "guardian-watch-state"
 STATE_VERSION = 1
 SEEN_LIMIT = 2000
 DEFAULT_MAX_RANGE = 1000
-SAFE_FIELDS = ("owners", "threshold", "modules", "guard", "singleton", "fallback_handler")
+SAFE_FIELDS = ("singleton", "owners", "threshold", "modules", "guard", "fallback_handler")  # the singleton first: a swap explains the rest
 
 CALL_SCHEDULED = keccak(b"CallScheduled(bytes32,uint256,address,uint256,bytes,bytes32,uint256)")
 CALL_EXECUTED = keccak(b"CallExecuted(bytes32,uint256,address,uint256,bytes)")
@@ -360,15 +360,24 @@ class Watcher:
         return _Scan(alerts, snapshot, safe_nonce)
 
     def _snapshot(self, block: int) -> dict[str, Any]:
+        """The six watched fields at ``block``. A field the Safe no longer answers (its singleton
+        was swapped for other code) is recorded as ``"unreadable: ..."``, which is itself a change."""
         reader = self.reader
-        return {
-            "owners": reader.owners(block),
-            "threshold": reader.threshold(block),
-            "modules": reader.modules(block),
-            "guard": reader.guard(block),
-            "singleton": reader.singleton(block),
-            "fallback_handler": reader.fallback_handler(block),
+        readers = {
+            "owners": reader.owners,
+            "threshold": reader.threshold,
+            "modules": reader.modules,
+            "guard": reader.guard,
+            "singleton": reader.singleton,
+            "fallback_handler": reader.fallback_handler,
         }
+        snapshot = {}
+        for name, read in readers.items():
+            try:
+                snapshot[name] = read(block)
+            except (CallRevertedError, NotASafeError) as error:
+                snapshot[name] = f"unreadable: {error.one_line()}"
+        return snapshot
 
     # timelock -----------------------------------------------------------------------------
     def _timelock_alerts(self, low: int, high: int) -> list[Alert]:
@@ -437,8 +446,12 @@ class Watcher:
         return self._log_alert(first, classification.severity, "timelock-scheduled", text, details, key=f"scheduled:{op}:{to_hex(first.tx_hash)}")
 
     def _is_pending(self, op_id: bytes) -> bool:
-        raw = self.chain.call(self.playbook.timelock.address, encode_call("isOperationPending(bytes32)", [op_id]))
-        return bool(abi_decode(("bool",), raw, "isOperationPending", strict=False)[0])
+        """Whether the operation still waits (or is ready); a timelock that cannot say counts as pending."""
+        try:
+            raw = self.chain.call(self.playbook.timelock.address, encode_call("isOperationPending(bytes32)", [op_id]))
+            return bool(abi_decode(("bool",), raw, "isOperationPending", strict=False)[0])
+        except (CallRevertedError, AbiError):
+            return True
 
     def _timelock_role_alert(self, log) -> Alert:
         role, account, sender = log.topics[1], checksum_address(log.topics[2][-20:]), checksum_address(log.topics[3][-20:])
@@ -473,6 +486,9 @@ class Watcher:
 
     def _describe_safe_change(self, name: str, old: Any, new: Any) -> tuple[str, str]:
         safe = self.playbook.safe.address
+        readable = not (isinstance(old, str) and old.startswith("unreadable") or isinstance(new, str) and new.startswith("unreadable"))
+        if not readable:  # the Safe stopped (or started again) answering: its code changed
+            return f"Safe {safe}: {name.replace('_', ' ')} changed from {old} to {new}", CRITICAL
         if name in ("owners", "modules"):
             added = [a for a in new if a not in old]
             removed = [a for a in old if a not in new]
@@ -536,6 +552,8 @@ class Watcher:
             self.notice(f"could not draft the cancel proposal: {error.one_line()}")
             return [replace(a, details={**a.details, "cancel_error": error.one_line()}) if a in vetoable else a for a in alerts]
         path = result.path
+        for finding in result.findings:  # e.g. another local proposal already waits at this nonce
+            self.notice(f"cancel proposal {path.name}: {finding.message}")
         playbook = f" --playbook {self.playbook.path}"
         rpc = f" --rpc {self.rpc_url_hint}" if self.rpc_url_hint else ""
         commands = [
