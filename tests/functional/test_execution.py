@@ -364,3 +364,22 @@ def test_pending_transaction_is_waited_for_and_a_dropped_one_resent_with_the_sam
     assert chain.get_transaction(bytes.fromhex(third.tx_hash[2:])).nonce == 0
     assert chain.get_transaction_count(executor) == 1
     assert call_uint(chain, testbed.vault, PAUSED) == 1
+
+
+def test_without_historical_state_the_search_starts_near_the_proposal_time(bed, signed_pause):
+    """The fallback of ``nonce_use`` for nodes without archive state: a block found by time."""
+    from guardian.workflow.execution import _block_before
+
+    node, testbed, playbook, chain = bed
+    result = execute_proposal(signed_pause, key_signer(EXECUTOR), chain=chain, playbook=playbook, echo=quiet)
+    latest = chain.block_number()
+    assert _block_before(chain, "2000-01-01T00:00:00Z") == 0
+    block_time = int(chain.get_block(result.block)["timestamp"], 16)
+    from datetime import datetime, timezone
+
+    later = datetime.fromtimestamp(block_time + 2 * 3600, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert _block_before(chain, later) == latest
+    start = _block_before(chain, load_proposal(signed_pause).created["at"])
+    assert start <= result.block
+    found = SafeReader(chain, testbed.safe).find_execution(load_proposal(signed_pause).safe_tx_hash, from_block=start)
+    assert found is not None and found.block_number == result.block

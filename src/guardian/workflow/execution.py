@@ -149,10 +149,11 @@ def send_transaction(
         before_send(tx_hash)
     try:
         chain.send_raw_transaction(raw)
-    except RpcRejectedError:
-        if after_rejected is not None:
-            after_rejected(tx_hash)
-        raise
+    except RpcRejectedError as error:
+        if not any(word in error.reason.lower() for word in ("already known", "known transaction", "already imported")):
+            if after_rejected is not None:
+                after_rejected(tx_hash)
+            raise  # else: these very bytes are already in the mempool; wait for them
     if echo is not None:
         echo(f"Sent {to_hex(tx_hash)} (EVM nonce {tx['nonce']}, gas limit {gas}); waiting for the receipt...")
     return tx_hash, chain.wait_for_receipt(tx_hash, timeout=receipt_timeout)
@@ -193,6 +194,31 @@ def _first_block_past(chain, safe, nonce: int) -> int | None:
         return None
 
 
+CLOCK_SKEW_SECONDS = 3600
+
+
+def _block_before(chain, created_at: str) -> int:
+    """The last block mined before ``created_at`` (minus an hour of clock skew); 0 if none.
+    Binary search on block headers, which every node keeps."""
+    from datetime import datetime, timezone
+
+    moment = datetime.fromisoformat(created_at[:-1]).replace(tzinfo=timezone.utc).timestamp() - CLOCK_SKEW_SECONDS
+
+    def time_of(block: int) -> int:
+        return int((chain.get_block(block) or {}).get("timestamp", "0x0"), 16)
+
+    low, high = 0, chain.block_number()
+    if time_of(low) > moment:
+        return 0
+    while low < high:  # time_of(low) <= moment
+        middle = (low + high + 1) // 2
+        if time_of(middle) <= moment:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 @dataclass(frozen=True)
 class NonceUse:
     """What consumed a Safe nonce: the safeTxHash executed, how, where and by whom."""
@@ -210,8 +236,8 @@ def nonce_use(chain, proposal: Proposal) -> NonceUse | None:
 
     safe = SafeReader(chain, proposal.safe)
     block = _first_block_past(chain, safe, proposal.nonce)
-    if block is None:
-        found = safe.find_execution(proposal.safe_tx_hash, from_block=0)
+    if block is None:  # no historical state: search the logs from when the proposal was created
+        found = safe.find_execution(proposal.safe_tx_hash, from_block=_block_before(chain, proposal.created["at"]))
         if found is None:
             return None
         return NonceUse(proposal.safe_tx_hash, found.status, found.tx_hash, found.block_number, found.executor)
@@ -449,6 +475,8 @@ def execute_proposal(
             return result
     safe = SafeReader(chain, proposal.safe)
     safe_nonce = safe.nonce()
+    if proposal.execution is not None and safe_nonce == proposal.nonce:
+        echo(f"WARNING: the file records transaction {proposal.execution['tx_hash']}, but the Safe's nonce has not moved on this chain (reorg, or another network?)")
     if safe_nonce > proposal.nonce:
         return _settle_used_nonce(chain, path, proposal, names)
     if safe_nonce < proposal.nonce:

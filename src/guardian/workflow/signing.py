@@ -439,16 +439,19 @@ def proposal_status(proposal: Proposal, *, chain=None, playbook=None) -> Status:
         safe = SafeReader(chain, proposal.safe)
     owners = []
     for address in roster.owners:
-        signature = by_signer.get(address)
-        if signature is not None and (signature.kind != "approved_hash" or safe is None or safe.approved_hashes(address, proposal.safe_tx_hash)):
-            owners.append(OwnerStatus(address, roster.name(address), True, signature.kind, signature.created_at))
-        elif safe is not None and safe.approved_hashes(address, proposal.safe_tx_hash):
-            owners.append(OwnerStatus(address, roster.name(address), True, "approved on chain", None))
+        name, signature = roster.name(address), by_signer.get(address)
+        approved = safe is not None and bool(safe.approved_hashes(address, proposal.safe_tx_hash))
+        if signature is not None and signature.kind == "approved_hash" and safe is not None and not approved:
+            # recorded as approved, but the chain has no such approval: it would not count (GS025)
+            owners.append(OwnerStatus(address, name, False, "approved_hash (not on chain!)", signature.created_at))
+        elif signature is not None:
+            owners.append(OwnerStatus(address, name, True, signature.kind, signature.created_at))
+        elif approved:
+            owners.append(OwnerStatus(address, name, True, "approved on chain", None))
         else:
-            owners.append(OwnerStatus(address, roster.name(address), False, None, None))
+            owners.append(OwnerStatus(address, name, False, None, None))
     strangers = [s.signer for s in proposal.signatures if s.signer not in roster.owners]
-    safe_nonce = executed = None
-    executed = proposal.execution
+    safe_nonce, executed = None, proposal.execution
     if safe is not None:
         safe_nonce = safe.nonce()
         if executed is None and proposal.nonce < safe_nonce:

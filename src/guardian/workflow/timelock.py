@@ -15,7 +15,7 @@ Execute and cancel themselves go through Safe proposals (``timelock-execute`` /
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from guardian.domain.abi import FunctionSignature, abi_decode, encode_call
 from guardian.domain.values import ZERO_BYTES32, keccak, parse_bytes32, to_hex
@@ -26,7 +26,7 @@ CALL_SALT = keccak(b"CallSalt(bytes32,bytes32)")
 CANCELLED = keccak(b"Cancelled(bytes32)")
 GET_TIMESTAMP = FunctionSignature.parse("getTimestamp(bytes32)")
 IS_OPERATION_READY = FunctionSignature.parse("isOperationReady(bytes32)")
-DONE_TIMESTAMP = 1
+DONE_TIMESTAMP = 1  # OpenZeppelin's _DONE_TIMESTAMP; 0 = unset (never scheduled, or cancelled)
 
 STATES = ("pending", "ready", "done", "cancelled")
 
@@ -59,7 +59,6 @@ class Operation:
     scheduled_tx: str
     executed_block: int | None = None
     cancelled_block: int | None = None
-    events: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
