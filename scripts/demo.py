@@ -4,8 +4,9 @@
 2. deploys the testbed on it (guardian.testbed.deploy_testbed): a 3-of-5 guardian Safe 1.4.1
    (alice, bob, carol, dave, erin), an OpenZeppelin TimelockController and the guarded
    derivatives venue, and writes its playbook to out/demo/testbed/guardian.yaml;
-3. makes alice's drill signer the emulated Ledger (the emulator's mnemonic is anvil's, and
-   alice is anvil account 1: path m/44'/60'/0'/0/1); bob and carol sign with raw test keys;
+3. the playbook's drill has alice sign on the emulated Ledger (the emulator's mnemonic is
+   anvil's, and alice is anvil account 1: path m/44'/60'/0'/0/1), bob with an encrypted
+   keystore and carol with a raw test key;
 4. runs the default drill `vault-drain` on a FORK of that mainnet (anvil --fork-url): a leaked
    keeper key credits the attacker, who starts draining the vault; the guardians propose,
    verify, sign (one on the emulated Ledger), simulate and execute pause + account freeze +
@@ -27,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "out" / "demo"
 SCENARIO = "vault-drain"
-ALICE_ON_LEDGER = {"owner": "alice", "backend": "ledger-emulator", "path": "m/44'/60'/0'/0/1"}
 
 
 class Stopped(KeyboardInterrupt):
@@ -36,19 +36,6 @@ class Stopped(KeyboardInterrupt):
 
 def _stop(signal_number, frame):  # noqa: ARG001
     raise Stopped(f"signal {signal_number}")
-
-
-def use_emulated_ledger(playbook_path: Path) -> None:
-    """Rewrite the playbook's drill so that alice signs on the emulated Ledger."""
-    import yaml
-
-    text = playbook_path.read_text()
-    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
-    data = yaml.safe_load(text)
-    drill = data["drills"][SCENARIO]
-    drill["signers"] = [ALICE_ON_LEDGER if s["owner"] == "alice" else s for s in drill["signers"]]
-    note = "# make demo: alice signs the drill on the emulated Ledger (guardian.testing.ledger_emulator, NOT a device).\n"
-    playbook_path.write_text(header + note + yaml.safe_dump(data, sort_keys=False, width=120))
 
 
 def main() -> int:
@@ -70,8 +57,8 @@ def main() -> int:
             print(f"local mainnet: anvil --chain-id 1 at {mainnet.url} (pid {mainnet.process.pid})")
             testbed = deploy_testbed(mainnet.url, out_dir=OUT / "testbed")
             print(f"testbed deployed: Safe {testbed.safe} ({testbed.threshold}-of-{len(testbed.owners)}), timelock {testbed.timelock} ({testbed.timelock_delay} s), vault {testbed.vault}")
-            use_emulated_ledger(testbed.playbook_path)
-            print(f"playbook: {testbed.playbook_path.relative_to(ROOT)} (drill signers: alice on the emulated Ledger, bob and carol with test keys)\n")
+            signers = ", ".join(f"{s.owner} ({s.backend})" for s in load_playbook(testbed.playbook_path).drill(SCENARIO).signers)
+            print(f"playbook: {testbed.playbook_path.relative_to(ROOT)} (drill signers: {signers})\n")
             os.environ.update(testbed.signer_env())
             playbook = load_playbook(testbed.playbook_path)
             report = run_drill(playbook, SCENARIO, report_path=report_path, echo=print, log_dir=OUT / "logs")

@@ -94,7 +94,8 @@ class Check:
         if self.reverts:
             who = f" from {self.sender}" if self.sender else ""
             return f"{self.contract}.{_name(self.reverts)}({args}){who} reverts"
-        return f"{self.contract}.{_name(self.call or '')}({args}) == {self.equals}"
+        expected = str(self.equals).lower() if isinstance(self.equals, bool) else self.equals
+        return f"{self.contract}.{_name(self.call or '')}({args}) == {expected}"
 
 
 @dataclass(frozen=True)

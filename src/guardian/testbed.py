@@ -154,12 +154,52 @@ class Testbed:
         }
 
     def signer_env(self) -> dict[str, str]:
-        """Environment variables the playbook's drill signers read (``key_env``)."""
-        return {signer_env_name(name): key for name, key in self.owner_keys.items()}
+        """Environment variables the playbook's drill signers read (``key_env``, ``password_env``)."""
+        env = {signer_env_name(name): key for name, key in self.owner_keys.items()}
+        env.update({keystore_password_env(name): TESTBED_KEYSTORE_PASSWORD for name in self.owner_keys})
+        return env
+
+
+TESTBED_KEYSTORE_PASSWORD = "testbed-only-password"  # protects anvil's PUBLIC test keys: drills only
 
 
 def signer_env_name(owner_name: str) -> str:
     return f"GUARDIAN_TESTBED_{owner_name.upper()}_KEY"
+
+
+def keystore_password_env(owner_name: str) -> str:
+    return f"GUARDIAN_TESTBED_{owner_name.upper()}_PASSWORD"
+
+
+def drill_signers(testbed: "Testbed") -> list[dict]:
+    """The threshold of guardians that sign the drill, one per backend where possible.
+
+    The first signs on the emulated Ledger (anvil's mnemonic is the emulator's default, and
+    anvil account i sits at m/44'/60'/0'/0/i), the second with an encrypted keystore written
+    next to the playbook, the others with raw keys from the environment (drills only).
+    """
+    index_of = {address: index for index, address in enumerate(ANVIL_ADDRESSES)}
+    signers = []
+    for position, name in enumerate(list(testbed.owners)[: testbed.threshold]):
+        address = testbed.owners[name]
+        if position == 0 and address in index_of:
+            signers.append({"owner": name, "backend": "ledger-emulator", "path": f"m/44'/60'/0'/0/{index_of[address]}"})
+        elif position == 1 and name in testbed.owner_keys:
+            keystore = write_keystore(testbed.playbook_path.parent / "keys" / f"{name}.json", testbed.owner_keys[name])
+            signers.append({"owner": name, "backend": "keystore", "keystore": str(keystore.relative_to(testbed.playbook_path.parent)), "password_env": keystore_password_env(name)})
+        else:
+            signers.append({"owner": name, "backend": "key", "key_env": signer_env_name(name)})
+    return signers
+
+
+def write_keystore(path: Path, key: str) -> Path:
+    """An eth-account v3 keystore of ``key`` (light scrypt parameters: a testbed, not a vault)."""
+    from eth_account import Account
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keystore = Account.encrypt(key, TESTBED_KEYSTORE_PASSWORD, kdf="scrypt", iterations=2**12)
+    path.write_text(json.dumps(keystore, indent=2) + "\n")
+    return path
 
 
 def deploy_testbed(
@@ -694,10 +734,7 @@ def playbook_data(testbed: Testbed, bounds: dict[str, tuple[int, int]]) -> dict:
             "postconditions": [check("oracle()", "{oracle}")],
         },
     }
-    signers = [
-        {"owner": name, "backend": "key", "key_env": signer_env_name(name)}
-        for name in list(testbed.owners)[: testbed.threshold]
-    ]
+    signers = drill_signers(testbed)
     credited = 900_000 * USD
     drained = 100_000 * USD
     drills = {

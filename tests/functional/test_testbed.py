@@ -185,7 +185,10 @@ def test_playbook_loads_and_matches_the_chain(testbed):
     assert drill.actors["attacker"] == bed.actors["attacker"]
     assert [item.action for item in drill.response] == ["pause-vault", "freeze-account", "set-withdrawal-cap"]
     assert [signer.owner for signer in drill.signers] == ["alice", "bob", "carol"]
-    assert set(bed.signer_env()) == {f"GUARDIAN_TESTBED_{n.upper()}_KEY" for n in bed.owners}
+    assert [signer.backend for signer in drill.signers] == ["ledger-emulator", "keystore", "key"]
+    assert {f"GUARDIAN_TESTBED_{n.upper()}_KEY" for n in bed.owners} <= set(bed.signer_env())
+    keystore = json.loads(Path(drill.signers[1].options["keystore"]).read_text())
+    assert keystore["address"].lower() == bed.owners["bob"][2:].lower()
 
 
 def test_owners_and_threshold(testbed):

@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -49,6 +50,22 @@ def find_foundry_tool(tool: str = "anvil") -> Path:
     if on_path:
         return Path(on_path)
     raise ToolMissingError(tool, "node_modules/@foundry-rs and PATH", "run `make` (npm ci) or install Foundry")
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, ask for SIGTERM when guardian dies, even by SIGKILL.
+
+    Every normal path stops anvil explicitly; this closes the last gap (a ``kill -9`` of the
+    Python process), so a crashed drill never leaves an orphan chain behind.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 def free_port() -> int:
@@ -131,7 +148,9 @@ def start_anvil(
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"anvil-{port}.log"
     log = open(log_path, "wb")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent
+    )
     log.close()
     anvil = Anvil(process=process, port=port, log_path=log_path, args=args)
     deadline = time.monotonic() + startup_timeout

@@ -43,7 +43,7 @@ from guardian.errors import (
     SafeRevertError,
 )
 from guardian.workflow.proposals import ChainMismatchError, load_proposal, review
-from guardian.workflow.signing import _refuse_critical, update_proposal
+from guardian.workflow.signing import refuse_critical, update_proposal
 
 Echo = Callable[[str], None]
 
@@ -482,7 +482,7 @@ def execute_proposal(
     if safe_nonce < proposal.nonce:
         raise NonceNotReachedError(proposal.nonce, safe_nonce)
     checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
-    _refuse_critical("execute", checked.findings, accept_risk)
+    refuse_critical("execute", checked.findings, accept_risk)
     executor = signer.address()
     signatures = collect_signatures(proposal, safe, executor, names, echo)
     tx = proposal.safe_tx

@@ -110,7 +110,7 @@ def update_proposal(path: Path, expected: Proposal, change: Callable[[Proposal],
     return written[-1]
 
 
-def _refuse_critical(action: str, findings: list[Finding], accept_risk: bool) -> None:
+def refuse_critical(action: str, findings: list[Finding], accept_risk: bool) -> None:
     critical = [f for f in findings if f.severity == CRITICAL]
     if critical and not accept_risk:
         raise CriticalFindingsError(action, critical)
@@ -171,7 +171,7 @@ def sign_proposal(
     path = Path(path)
     proposal = load_proposal(path)  # recomputes every hash and checks every stored signature
     checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
-    _refuse_critical("sign", checked.findings, accept_risk)
+    refuse_critical("sign", checked.findings, accept_risk)
     roster = owner_roster(proposal, chain=chain, playbook=playbook)
     address = signer.address()
     if address not in roster.owners:
@@ -245,7 +245,7 @@ def approve_onchain(
     path = Path(path)
     proposal = load_proposal(path)
     checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
-    _refuse_critical("approve", checked.findings, accept_risk)
+    refuse_critical("approve", checked.findings, accept_risk)
     roster = owner_roster(proposal, chain=chain, playbook=playbook)
     owner = signer.address()
     if owner not in roster.owners:
