@@ -46,7 +46,7 @@ def test_simulate_pause_writes_json_and_markdown(bed, tmp_path):
     assert result.exit_code == 0, result.output
     assert "WOULD SUCCEED" in result.output and "vault.Paused(" in result.output and "PASS" in result.output
     data = json.loads((tmp_path / "out/sim.json").read_text())
-    assert data["passed"] is True and data["gas_used"] > 0 and data["postconditions"][0]["check"] == "vault.paused() == True"
+    assert data["passed"] is True and data["gas_used"] > 0 and data["postconditions"][0]["check"] == "vault.paused() == true"
     assert "WOULD SUCCEED" in (tmp_path / "out/sim.md").read_text()
 
 
@@ -104,7 +104,7 @@ def test_drill_with_an_impossible_condition_exits_non_zero_and_names_it(bed, tmp
     result = invoke("drill", "vault-drain", "--playbook", path, "--report", tmp_path / "r.json", env=testbed_.signer_env())
     assert result.exit_code == 1
     assert "DRILL vault-drain FAILED" in result.output
-    assert "condition failed: vault.paused() == False" in result.output
+    assert "condition failed: vault.paused() == false" in result.output
     assert json.loads((tmp_path / "r.json").read_text())["passed"] is False
 
 
