@@ -99,7 +99,7 @@ def test_timelock_path_warps_executes_and_checks_the_final_state(bed):
     timelock = report.timelock
     assert timelock["kind"] == "schedule" and timelock["delay_seconds"] == 3600
     assert timelock["warped_seconds"] >= 3600 and timelock["ready_at_utc"].endswith("UTC")
-    assert {c.description: c.passed for c in report.checks} == {"vault.paused() == True": True, "vault.withdrawalCap() == 2000000000": True}
+    assert {c.description: c.passed for c in report.checks} == {"vault.paused() == true": True, "vault.withdrawalCap() == 2000000000": True}
     changes = {s.description: (s.before, s.after) for s in report.state_changes}
     assert changes["vault.withdrawalCap()"] == ("100000000000", "2000000000")
     assert "in 1 h 0 min" in report.to_markdown()
