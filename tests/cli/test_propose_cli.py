@@ -26,7 +26,7 @@ def proposals_dir(testbed):
     _, bed = testbed
     folder = bed.playbook_path.parent / "proposals"
     yield folder
-    for path in folder.glob("*.json"):
+    for path in [*folder.glob("*.json"), *folder.glob("*.jsonl")]:
         path.unlink()
 
 
@@ -48,6 +48,8 @@ def test_propose_pause_then_verify_with_rpc(cli, testbed, proposals_dir):
     assert "Verified" in verified.output and "vault.pause()" in verified.output
     as_json = json.loads(cli("verify", path, "--rpc", node.url, "--json").output)
     assert as_json["ok"] is True and as_json["onchain"]["safe_tx_hash"] == data["hashes"]["safe_tx"]
+    audit = [json.loads(line) for line in (proposals_dir / "guardian-audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["event"] == "propose" and audit[-1]["safe_tx_hash"] == data["hashes"]["safe_tx"]
     hashed = json.loads(cli("hash", path, "--json").output)
     assert hashed == {"domain_hash": data["hashes"]["domain"], "message_hash": data["hashes"]["message"], "safe_tx_hash": data["hashes"]["safe_tx"]}
 

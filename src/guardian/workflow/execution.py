@@ -42,7 +42,7 @@ from guardian.errors import (
     NotEnoughSignaturesError,
     SafeRevertError,
 )
-from guardian.workflow.proposals import ChainMismatchError, load_proposal, review
+from guardian.workflow.proposals import ChainMismatchError, audit, load_proposal, review
 from guardian.workflow.signing import refuse_critical, update_proposal
 
 Echo = Callable[[str], None]
@@ -442,7 +442,14 @@ def _reconcile_pending(chain, path: Path, proposal: Proposal, names, echo: Echo,
 # -- execute ----------------------------------------------------------------------------------
 
 
-def execute_proposal(
+def execute_proposal(path: str | Path, signer, *, chain, **options) -> ExecuteResult:
+    """Execute the proposal at ``path`` (see ``_execute_proposal``), and audit the outcome."""
+    result = _execute_proposal(path, signer, chain=chain, **options)
+    audit(path, "execute", id=result.proposal.id if result.proposal else None, status=result.status, tx_hash=result.tx_hash, block=result.block, executor=result.executor)
+    return result
+
+
+def _execute_proposal(
     path: str | Path,
     signer,
     *,

@@ -27,6 +27,14 @@ from guardian.domain.safe_tx import SafeTx
 from guardian.errors import GuardianError, InputError
 
 FOLLOWUPS = ("timelock-execute", "timelock-cancel")
+AUDIT_FILE = "guardian-audit.jsonl"
+
+
+def audit(proposal_path: str | Path, event: str, **fields) -> None:
+    """Append to the audit log that sits beside the proposal file (who did what, when; never keys)."""
+    from guardian.adapters.audit import audit_log
+
+    audit_log(Path(proposal_path).parent / AUDIT_FILE, event, proposal_file=Path(proposal_path).name, **fields)
 
 
 @dataclass
@@ -225,6 +233,8 @@ def propose(
         worst = next(f for f in findings if f.severity == CRITICAL)
         raise InputError("proposal", proposal.id, f"refusing to write a proposal with a critical finding: {worst.message}")
     created = save_new_proposal(proposal, path)
+    if created:
+        audit(path, "propose", id=proposal.id, safe_tx_hash=proposal.hashes["safe_tx"], nonce=proposal.nonce, summary=proposal.intent["summary"], by=proposal.created["by"])
     return ProposeResult(proposal, path, sort_findings(findings), created)
 
 

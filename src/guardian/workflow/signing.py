@@ -33,7 +33,7 @@ from guardian.errors import (
     SignatureError,
     TransactionPendingError,
 )
-from guardian.workflow.proposals import ChainMismatchError, load_proposal, review
+from guardian.workflow.proposals import ChainMismatchError, audit, load_proposal, review
 
 Echo = Callable[[str], None]
 
@@ -193,6 +193,7 @@ def sign_proposal(
             "it was made over a different hash; nothing was written",
         )
     written = update_proposal(path, proposal, lambda current: current.with_signature(signature))
+    audit(path, "sign", id=written.id, signer=address, signer_name=roster.name(address), kind=signature.kind, collected=len(written.signatures), threshold=roster.threshold)
     return SignResult(written, path, signature, roster.name(address), roster, checked.findings)
 
 
@@ -273,6 +274,7 @@ def approve_onchain(
             raise ExecutionRevertedError("approveHash", "the approval is not visible on chain after the transaction", tx_hash)
     signature = SafeSignature(owner, "approved_hash", approved_hash_signature(owner), utc_timestamp())
     written = update_proposal(path, proposal, lambda current: current.with_signature(signature))
+    audit(path, "approve-hash", id=written.id, owner=owner, tx_hash=tx_hash, block=block)
     return ApproveResult(written, path, owner, tx_hash, block)
 
 
@@ -346,6 +348,7 @@ def merge_proposals(paths: Iterable[str | Path], out: str | Path) -> Proposal:
     out.parent.mkdir(parents=True, exist_ok=True)
     with locked(out):
         atomic_write_text(out, merged.to_json())
+    audit(out, "merge", id=merged.id, sources=[str(p) for p in paths], signatures=len(merged.signatures))
     return merged
 
 
