@@ -7,17 +7,18 @@
     chain.call(safe.address, build_exec_transaction_calldata(..., signatures=packed))
 
 Plain values in and out: checksummed address strings, ``bytes`` for hashes and data, ``int``
-for quantities. It is built on web3.py's ``HTTPProvider`` (session handling, request
-encoding) and sends raw JSON-RPC through it, so every answer is turned into plain values
-here and every failure into a guardian error at this edge:
+for quantities. It sends raw JSON-RPC over a small keep-alive HTTP transport (the standard
+library's ``http.client``: importing web3 costs more than a whole guardian command should;
+``Chain.web3`` still gives a web3 object on the same URL, imported on first use). Every
+answer is turned into plain values here and every failure into a guardian error at this edge:
 
 - unreachable node, timeout, HTTP error status, garbage instead of JSON-RPC -> ``RpcError``
 - the node refusing a request (bad params, nonce too low, ...) -> ``RpcRejectedError``
 - a reverting ``eth_call`` / ``eth_estimateGas`` -> ``CallRevertedError(reason, data)`` with
   the raw revert data (a Safe's ``GS0xx`` code is ``reason``; its meaning is for the caller)
 
-Only HTTP(S) endpoints are supported. web3 is imported when this module is imported, which
-the CLI does only inside command bodies (``guardian --help`` never imports this module).
+Only HTTP(S) endpoints are supported. The CLI imports this module only inside command
+bodies (``guardian --help`` never imports it).
 
 Safe execution events: 1.1.1 and 1.3.0 emit ``ExecutionSuccess/ExecutionFailure(bytes32
 txHash, uint256 payment)`` with nothing indexed; 1.4.1 and 1.5.0 index ``txHash``. Both shapes
@@ -35,11 +36,14 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Union
 from urllib.parse import urlsplit
 
+import base64
+import http.client
+import json
+import socket
+from urllib.parse import unquote
+
 import eth_abi
-import requests
 from eth_utils import is_address, keccak, to_checksum_address
-from web3 import Web3
-from web3.providers.rpc import HTTPProvider
 
 from guardian.errors import CallRevertedError, InputError, NotASafeError, RpcError, RpcRejectedError
 
@@ -150,6 +154,59 @@ class Execution(NamedTuple):
 # --------------------------------------------------------------------------- the node
 
 
+class _HttpTransport:
+    """JSON-RPC over one keep-alive HTTP(S) connection (stdlib only; cheap to import)."""
+
+    def __init__(self, url: str, timeout: float):
+        parts = urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.timeout = timeout
+        self.headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "guardian"}
+        if parts.username:
+            token = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            self.headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        self._connection: http.client.HTTPConnection | None = None
+        self._next_id = 0
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is None:
+            kind = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._connection = kind(self.host, self.port, timeout=self.timeout)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def post(self, method: str, params: list) -> tuple[int, str, bytes]:
+        self._next_id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}).encode()
+        reused = self._connection is not None
+        try:
+            return self._post(body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.close()
+            if not reused:
+                raise
+            return self._post(body)  # the server closed an idle keep-alive connection: once more, fresh
+        except BaseException:
+            self.close()
+            raise
+
+    def _post(self, body: bytes) -> tuple[int, str, bytes]:
+        connection = self._connect()
+        connection.request("POST", self.path, body, self.headers)
+        response = connection.getresponse()
+        payload = response.read()
+        if response.will_close:
+            self.close()
+        return response.status, response.reason, payload
+
+
 def connect(rpc_url: str, *, timeout: float = 10.0) -> "Chain":
     """A ``Chain`` on ``rpc_url``; asks ``eth_chainId`` once so a dead node fails here."""
     chain = Chain(rpc_url, timeout=timeout)
@@ -166,18 +223,21 @@ class Chain:
         self.timeout = timeout
         if urlsplit(rpc_url).scheme not in ("http", "https") or not urlsplit(rpc_url).netloc:
             raise RpcError(self.display_url, "not an http(s):// URL (only HTTP JSON-RPC is supported)")
-        self.provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
-        self._web3: Web3 | None = None
+        self.transport = _HttpTransport(rpc_url, timeout)
+        self._web3 = None
         self._chain_id: int | None = None
 
     def __repr__(self) -> str:
         return f"Chain({self.display_url!r})"
 
     @property
-    def web3(self) -> Web3:
-        """A ``Web3`` on the same provider, for callers that need web3 contract objects."""
+    def web3(self):
+        """A ``Web3`` on the same URL, for callers that need web3 contract objects (imported lazily)."""
         if self._web3 is None:
-            self._web3 = Web3(self.provider)
+            from web3 import Web3
+            from web3.providers.rpc import HTTPProvider
+
+            self._web3 = Web3(HTTPProvider(self.url, request_kwargs={"timeout": self.timeout}, exception_retry_configuration=None))
         return self._web3
 
     # -- raw JSON-RPC ------------------------------------------------------------------
@@ -193,21 +253,25 @@ class Chain:
     def _request(self, method: str, params: list) -> dict:
         url = self.display_url
         try:
-            reply = self.provider.make_request(method, params)
-        except requests.exceptions.Timeout as error:
+            status, reason, body = self.transport.post(method, params)
+        except (socket.timeout, TimeoutError) as error:
             raise RpcError(url, f"{method}: no answer within {self.timeout:g}s (timeout)") from error
-        except requests.exceptions.HTTPError as error:
-            status = error.response.status_code if error.response is not None else "?"
-            reason = error.response.reason if error.response is not None else ""
-            raise RpcError(url, f"{method}: HTTP error {status} {reason}".rstrip()) from error
-        except requests.exceptions.ConnectionError as error:
-            raise RpcError(url, f"{method}: unreachable ({_connection_problem(error)})") from error
-        except requests.exceptions.RequestException as error:
-            raise RpcError(url, f"{method}: request failed ({type(error).__name__})") from error
-        except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
-            raise RpcError(url, f"{method}: answered something that is not JSON") from error
+        except socket.gaierror as error:
+            raise RpcError(url, f"{method}: unreachable (name or service not known)") from error
+        except ConnectionRefusedError as error:
+            raise RpcError(url, f"{method}: unreachable (connection refused)") from error
+        except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError) as error:
+            raise RpcError(url, f"{method}: unreachable (connection reset)") from error
+        except http.client.HTTPException as error:
+            raise RpcError(url, f"{method}: answered something that is not HTTP ({type(error).__name__})") from error
         except OSError as error:
             raise RpcError(url, f"{method}: unreachable ({error.strerror or error})") from error
+        if status >= 400:
+            raise RpcError(url, f"{method}: HTTP error {status} {reason}".rstrip())
+        try:
+            reply = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:  # json.JSONDecodeError is a ValueError
+            raise RpcError(url, f"{method}: answered something that is not JSON") from error
         if not isinstance(reply, dict) or ("result" not in reply and "error" not in reply):
             raise RpcError(url, f"{method}: answered JSON that is not a JSON-RPC response")
         if "error" in reply and not isinstance(reply["error"], dict):
