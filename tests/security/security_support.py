@@ -22,7 +22,8 @@ from guardian.testbed import ANVIL_ADDRESSES
 GUARDIAN = str(Path(sys.executable).with_name("guardian"))
 OWNER_INDEXES = (1, 2, 3, 4, 5)  # anvil accounts 1..5 are the testbed owners alice..erin
 EXECUTOR_INDEX = 9  # a funded account that is not an owner
-ALICE, BOB, CAROL, DAVE, ERIN = ANVIL_ADDRESSES[1:6]
+OWNERS = ANVIL_ADDRESSES[1:6]
+ALICE, BOB, CAROL, DAVE, ERIN = OWNERS
 ATTACKER = ANVIL_ADDRESSES[7]
 DEPOSITOR = ANVIL_ADDRESSES[8]
 EXECUTOR = ANVIL_ADDRESSES[EXECUTOR_INDEX]

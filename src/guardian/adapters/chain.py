@@ -42,25 +42,28 @@ import json
 import socket
 from urllib.parse import unquote
 
-import eth_abi
-from eth_utils import is_address, keccak, to_checksum_address
+import re
 
-from guardian.errors import CallRevertedError, InputError, NotASafeError, RpcError, RpcRejectedError
+from guardian.domain import abicodec
+from guardian.domain.values import checksum_address, keccak
+from guardian.errors import AbiError, CallRevertedError, InputError, NotASafeError, RpcError, RpcRejectedError
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 SENTINEL_ADDRESS = "0x0000000000000000000000000000000000000001"
-GUARD_STORAGE_SLOT = int.from_bytes(keccak(text="guard_manager.guard.address"), "big")
-FALLBACK_HANDLER_STORAGE_SLOT = int.from_bytes(keccak(text="fallback_manager.handler.address"), "big")
+GUARD_STORAGE_SLOT = int.from_bytes(keccak(b"guard_manager.guard.address"), "big")
+FALLBACK_HANDLER_STORAGE_SLOT = int.from_bytes(keccak(b"fallback_manager.handler.address"), "big")
 SINGLETON_STORAGE_SLOT = 0
 
 Block = Union[int, str]
 TopicFilter = Union[bytes, None, list]
 
+# what eth_utils.is_address accepted here: 40 hex digits, "0x" optional, any case (no checksum check)
+_HEX_ADDRESS = re.compile(r"(0x)?[0-9a-f]{40}", re.IGNORECASE | re.ASCII)
 _SAFE_TX_TYPES = ["address", "uint256", "bytes", "uint8", "uint256", "uint256", "uint256", "address", "address"]
 
 
 def _selector(signature: str) -> bytes:
-    return keccak(text=signature)[:4]
+    return keccak(signature.encode())[:4]
 
 
 SELECTORS = {
@@ -78,9 +81,9 @@ SELECTORS = {
         "execTransaction": f"execTransaction({','.join(_SAFE_TX_TYPES)},bytes)",
     }.items()
 }
-EXECUTION_SUCCESS_TOPIC = keccak(text="ExecutionSuccess(bytes32,uint256)")
-EXECUTION_FAILURE_TOPIC = keccak(text="ExecutionFailure(bytes32,uint256)")
-EXECUTION_FAILED_V100_TOPIC = keccak(text="ExecutionFailed(bytes32)")
+EXECUTION_SUCCESS_TOPIC = keccak(b"ExecutionSuccess(bytes32,uint256)")
+EXECUTION_FAILURE_TOPIC = keccak(b"ExecutionFailure(bytes32,uint256)")
+EXECUTION_FAILED_V100_TOPIC = keccak(b"ExecutionFailed(bytes32)")
 _ERROR_STRING_SELECTOR = _selector("Error(string)")
 _PANIC_SELECTOR = _selector("Panic(uint256)")
 
@@ -514,13 +517,13 @@ class SafeReader:
         return f"SafeReader({self.address}, {self.chain.display_url})"
 
     def _call(self, name: str, types: list[str] | None = None, args: list | None = None, block: Block = "latest") -> bytes:
-        data = SELECTORS[name] + (eth_abi.encode(types, args) if types else b"")
+        data = SELECTORS[name] + (abicodec.encode(types, args, f"arguments of {name}") if types else b"")
         return self.chain.call(self.address, data, block=block)
 
     def _decode(self, types: list[str], raw: bytes, what: str) -> tuple:
         try:
-            return eth_abi.decode(types, raw)
-        except Exception as error:  # eth_abi raises several unrelated types on short data
+            return abicodec.decode(types, raw, strict=False, what=what)
+        except AbiError as error:
             problem = "returned nothing (no contract code?)" if not raw else f"returned unexpected data ({len(raw)} bytes)"
             raise NotASafeError(self.address, what, problem) from error
 
@@ -637,7 +640,7 @@ def build_exec_transaction_calldata(
 ) -> bytes:
     """Calldata of ``execTransaction(...)``; ``signatures`` packed in ascending owner order."""
     fields = _safe_tx_values(to, value, data, operation, safe_tx_gas, base_gas, gas_price, gas_token, refund_receiver)
-    return SELECTORS["execTransaction"] + eth_abi.encode([*_SAFE_TX_TYPES, "bytes"], [*fields, bytes(signatures)])
+    return SELECTORS["execTransaction"] + abicodec.encode([*_SAFE_TX_TYPES, "bytes"], [*fields, bytes(signatures)], "execTransaction")
 
 
 def build_approve_hash_calldata(safe_tx_hash: bytes) -> bytes:
@@ -652,8 +655,8 @@ def decode_revert_reason(data: bytes, message: str = "") -> str:
     data = bytes(data)
     if data[:4] == _ERROR_STRING_SELECTOR:
         try:
-            return eth_abi.decode(["string"], data[4:])[0]
-        except Exception:
+            return abicodec.decode(["string"], data[4:], strict=False)[0]
+        except AbiError:
             return "malformed Error(string) revert data"
     if data[:4] == _PANIC_SELECTOR and len(data) >= 36:
         return f"panic 0x{int.from_bytes(data[4:36], 'big'):02x}"
@@ -668,9 +671,9 @@ def decode_revert_reason(data: bytes, message: str = "") -> str:
 
 def checksum(address: str) -> str:
     """The checksummed form of ``address``; ``InputError`` if it is not an address."""
-    if not isinstance(address, str) or not is_address(address):
+    if not isinstance(address, str) or not _HEX_ADDRESS.fullmatch(address):
         raise InputError("address", address, "not a 20-byte hex address (or its checksum is wrong)")
-    return to_checksum_address(address)
+    return checksum_address(bytes.fromhex(address[-40:]))
 
 
 def display_url(url: str) -> str:
@@ -720,7 +723,7 @@ def _malformed(url: str, method: str) -> Iterator[None]:
 
 
 def _word_to_address(word: bytes) -> str:
-    return to_checksum_address(word[-20:])
+    return checksum_address(bytes(word[-20:]))
 
 
 def _error_fields(error: dict) -> tuple[int | None, str, Any]:

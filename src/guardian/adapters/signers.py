@@ -22,8 +22,11 @@ Signatures: EIP-712 (the Safe's default) come out with v = 27/28. The eth_sign f
 over the EIP-191 personal message of the safeTxHash) is produced ONLY when
 ``eth_sign=True`` is asked; there is no silent fallback from one form to the other.
 
-Nothing heavy is imported at module level: eth_account / eth_keys / ledgereth are imported
-inside the functions that need them.
+Nothing heavy is imported at module level. Local keys sign, and signatures are checked, with
+``guardian.domain.secp256k1`` (coincurve) and raw transactions are built by
+``guardian.domain.evm_tx``: a raw-key signer never imports eth_account or eth_keys (0.2-0.4 s
+each). A keystore imports eth_account only to decrypt; a transaction dict ``evm_tx`` does not
+cover is signed by eth_account as before; ledgereth is imported only for a Ledger.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ def echo_to_stderr(text: str) -> None:
 
 
 def _keccak(data: bytes) -> bytes:
-    from eth_utils import keccak
+    from guardian.domain.values import keccak
 
     return keccak(data)
 
@@ -138,23 +141,18 @@ def personal_message_hash(message: bytes) -> bytes:
 
 def recover_safe_signer(safe_tx_hash: bytes, signature: bytes) -> str:
     """Recover the owner of an EIP-712 (v 27/28) or eth_sign (v 31/32) Safe signature."""
-    from eth_keys import keys
-    from eth_keys.exceptions import BadSignature
+    from guardian.domain import secp256k1
 
     if len(signature) != 65:
         raise SignatureError(None, f"expected 65 bytes, got {len(signature)}")
-    r, s, v = signature[:32], signature[32:64], signature[64]
+    r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
     if v in (27, 28):
         digest = safe_tx_hash
     elif v in (31, 32):
         digest, v = personal_message_hash(safe_tx_hash), v - 4
     else:
         raise SignatureError(None, f"v = {v} is neither EIP-712 (27/28) nor eth_sign (31/32)")
-    try:
-        public_key = keys.Signature(r + s + bytes([v - 27])).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValueError) as error:
-        raise SignatureError(None, f"does not recover: {error}") from error
-    return public_key.to_checksum_address()
+    return secp256k1.recover_address(digest, r, s, v - 27)
 
 
 def verify_own_signature(signer: str, expected: str, safe_tx_hash: bytes, signature: bytes, eth_sign: bool) -> bytes:
@@ -171,9 +169,13 @@ def verify_own_signature(signer: str, expected: str, safe_tx_hash: bytes, signat
 
 def verify_own_transaction(signer: str, expected: str, raw: bytes) -> bytes:
     """Return ``raw`` if the signed transaction's sender is ``expected``."""
-    from eth_account import Account
+    from guardian.domain.evm_tx import recover_sender
 
-    sender = Account.recover_transaction(raw)
+    sender = recover_sender(raw)
+    if sender is None:  # a transaction type evm_tx does not read
+        from eth_account import Account
+
+        sender = Account.recover_transaction(raw)
     if sender.lower() != expected.lower():
         raise SignatureError(signer, f"signed transaction's sender is {sender}, not {expected}")
     return raw
@@ -234,19 +236,23 @@ class _LocalKeySigner:
 
     def __init__(self) -> None:
         self._key: bytes | None = None
+        self._address: str | None = None
 
     def _load_key(self) -> bytes:
         raise NotImplementedError
 
-    def _private_key(self):
-        from eth_keys import keys
-
+    def _private_key(self) -> bytes:
         if self._key is None:
             self._key = self._load_key()
-        return keys.PrivateKey(self._key)
+        return self._key
 
     def address(self) -> str:
-        return self._private_key().public_key.to_checksum_address()
+        from guardian.domain import secp256k1
+
+        key = self._private_key()
+        if self._address is None:
+            self._address = secp256k1.address_of(key)
+        return self._address
 
     def sign_safe_tx(
         self, domain_hash: bytes, message_hash: bytes, safe_tx_hash: bytes, *, eth_sign: bool = False
@@ -254,22 +260,30 @@ class _LocalKeySigner:
         domain_hash, message_hash = as_hash("domain hash", domain_hash), as_hash("message hash", message_hash)
         safe_tx_hash = as_hash("safeTxHash", safe_tx_hash)
         check_safe_tx_hash(domain_hash, message_hash, safe_tx_hash)
-        key = self._private_key()
+        from guardian.domain import secp256k1
+
         digest = personal_message_hash(safe_tx_hash) if eth_sign else safe_tx_hash
-        signature = key.sign_msg_hash(digest)
-        v = 27 + signature.v + (4 if eth_sign else 0)
-        packed = signature.r.to_bytes(32, "big") + signature.s.to_bytes(32, "big") + bytes([v])
+        r, s, recovery_id = secp256k1.sign_hash(self._private_key(), digest)
+        v = 27 + recovery_id + (4 if eth_sign else 0)
+        packed = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v])
         return verify_own_signature(self.description, self.address(), safe_tx_hash, packed, eth_sign)
 
     def sign_transaction(self, tx: dict) -> bytes:
-        from eth_account import Account
+        from guardian.domain.evm_tx import EvmTransaction
 
         tx = {k: v for k, v in tx.items() if k != "from"}
-        raw = bytes(Account.sign_transaction(tx, self._private_key().to_bytes()).raw_transaction)
+        transaction = EvmTransaction.from_dict(tx)
+        if transaction is not None:
+            raw = transaction.sign(self._private_key())
+        else:  # a form evm_tx does not cover (typed, access list, hex-string fields...): as before
+            from eth_account import Account
+
+            raw = bytes(Account.sign_transaction(tx, self._private_key()).raw_transaction)
         return verify_own_transaction(self.description, self.address(), raw)
 
     def close(self) -> None:
         self._key = None
+        self._address = None
 
     def __repr__(self) -> str:  # never show the key
         return f"<{type(self).__name__} {self.description}>"
@@ -295,9 +309,9 @@ class KeystoreSigner(_LocalKeySigner):
     def address(self) -> str:
         stated = self._keyfile.get("address")
         if self._key is None and isinstance(stated, str) and len(stated.removeprefix("0x")) == 40:
-            from eth_utils import to_checksum_address
+            from guardian.domain.values import checksum_address
 
-            return to_checksum_address("0x" + stated.removeprefix("0x"))
+            return checksum_address(bytes.fromhex(stated.removeprefix("0x")))
         return super().address()
 
     def _load_key(self) -> bytes:
@@ -312,9 +326,9 @@ class KeystoreSigner(_LocalKeySigner):
             raise KeystoreError(self.path, f"cannot be decrypted: {error}") from None
         stated = self._keyfile.get("address")
         if isinstance(stated, str):
-            from eth_keys import keys
+            from guardian.domain import secp256k1
 
-            actual = keys.PrivateKey(key).public_key.to_address()
+            actual = secp256k1.address_of(key)
             if actual.lower() != "0x" + stated.lower().removeprefix("0x"):
                 raise KeystoreError(self.path, f"decrypts to {actual}, but says it is 0x{stated.removeprefix('0x')}")
         return key

@@ -12,8 +12,9 @@
   (``Error(string)``, ``Panic(uint256)``, custom errors, Safe ``GS0xx`` codes with their
   meaning) and event logs.
 
-``eth_abi`` costs about 0.3 s to import, so it is imported inside the functions that encode
-or decode; parsing signatures and computing selectors needs only keccak.
+Encoding and decoding go through ``abicodec`` (plain Python, same results as eth_abi, which
+costs about 0.2 s to import); eth_abi is imported only for a type that codec does not handle.
+Parsing signatures and computing selectors needs only keccak.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Sequence
 
+from guardian.domain import abicodec
 from guardian.domain.values import keccak, parse_address, parse_hex, parse_uint, to_hex
 from guardian.errors import AbiError, InputError
 
@@ -366,11 +368,13 @@ def _normalize(type_: str, value: Any) -> Any:
 
 def abi_encode(types: Sequence[str], values: Sequence[Any], what: str = "arguments") -> bytes:
     """``abi.encode(values)`` for canonical ``types`` (values coerced from text first)."""
-    import eth_abi
-
     if len(types) != len(values):
         raise AbiError(what, f"expected {len(types)} values ({', '.join(types)}), got {len(values)}")
     coerced = [coerce_arg(t, v, f"{what}[{i}]") for i, (t, v) in enumerate(zip(types, values))]
+    if abicodec.is_supported(types):
+        return abicodec.encode(types, coerced, what)
+    import eth_abi  # types the plain-Python codec does not handle (e.g. ``function``)
+
     try:
         return eth_abi.encode(list(types), coerced)
     except Exception as error:  # eth_abi raises several unrelated types; report them all the same way
@@ -379,7 +383,9 @@ def abi_encode(types: Sequence[str], values: Sequence[Any], what: str = "argumen
 
 def abi_decode(types: Sequence[str], data: bytes, what: str = "data", strict: bool = True) -> tuple:
     """Decode ``data`` as ``abi.encode`` of ``types``; ``strict`` also rejects trailing or non-canonical bytes."""
-    import eth_abi
+    if abicodec.is_supported(types):
+        return abicodec.decode(types, data, strict=strict, what=what)
+    import eth_abi  # types the plain-Python codec does not handle (e.g. ``function``)
 
     try:
         values = eth_abi.decode(list(types), bytes(data))

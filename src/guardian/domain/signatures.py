@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from guardian.domain import secp256k1
 from guardian.domain.values import keccak, parse_address, parse_bytes32, parse_hex, parse_timestamp, to_hex
 from guardian.errors import DuplicateSignatureError, SignatureError
 
@@ -85,18 +86,11 @@ def recover_signer(kind: str, signature: bytes, safe_tx_hash: bytes) -> str:
     r, s, v = split_signature(signature)
     if kind == "approved_hash":
         return parse_address(to_hex(r.to_bytes(20, "big")))
-    from eth_keys import keys
-    from eth_keys.exceptions import BadSignature, ValidationError
-
     if kind == "eip712":
         digest, recovery = safe_tx_hash, v - 27
     else:
         digest, recovery = keccak(_ETH_SIGN_PREFIX + safe_tx_hash), v - 31
-    try:
-        public_key = keys.Signature(vrs=(recovery, r, s)).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError) as error:
-        raise SignatureError(None, f"does not recover to any address ({error})") from None
-    return public_key.to_checksum_address()
+    return secp256k1.recover_address(digest, r, s, recovery)
 
 
 def approved_hash_signature(owner: str) -> bytes:

@@ -273,7 +273,7 @@ def review(
         findings += check_intent(proposal.intent, derived)
         findings += _check_against_playbook(proposal, playbook, network)
     else:
-        findings += _check_summary(proposal)
+        findings += _check_bare_intent(proposal, derived)
     safe_nonce = None
     onchain: dict = {}
     if chain is not None:
@@ -296,8 +296,16 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-def _check_summary(proposal: Proposal) -> list[Finding]:
-    """Without a playbook, at least the summary must say what the actions say."""
+def _check_bare_intent(proposal: Proposal, derived: dict) -> list[Finding]:
+    """Without a playbook, action names cannot be checked, but every call must be listed, in
+    order, with its target, function, route and arguments, and the summary must say so."""
+    def calls(intent: dict) -> list[tuple]:
+        return [(a["target"], a["function"], a["route"], tuple(a["args"].values())) for a in intent["actions"]]
+
+    if calls(proposal.intent) != calls(derived):
+        stored = "; ".join(f"{t}.{f}" for t, f, _, _ in calls(proposal.intent)) or "nothing"
+        actual = "; ".join(f"{t}.{f}" for t, f, _, _ in calls(derived)) or "nothing"
+        return [Finding(CRITICAL, "intent-mismatch", f"intent.actions list {stored} but the calldata does {actual}", "intent.actions")]
     expected = summarize(proposal.intent["actions"])
     if proposal.intent["summary"] != expected:
         return [Finding(CRITICAL, "intent-mismatch", f"intent.summary says {proposal.intent['summary']!r} but the actions say {expected!r}", "intent.summary")]
@@ -347,6 +355,15 @@ def cross_check(chain, proposal: Proposal) -> tuple[dict, list[Finding], int | N
     for index, signature in enumerate(proposal.signatures):
         if signature.signer.lower() not in owners:
             findings.append(Finding(CRITICAL, "not-an-owner", f"{signature.signer} signed but is not a current owner of the Safe", f"signatures[{index}]"))
+        elif signature.kind == "approved_hash" and not safe.approved_hashes(signature.signer, proposal.safe_tx_hash):
+            findings.append(
+                Finding(
+                    CRITICAL,
+                    "approval-not-on-chain",
+                    f"the file claims {signature.signer} approved this hash on chain, but approvedHashes is 0 (forged, or approveHash was never mined): it only counts if that owner executes",
+                    f"signatures[{index}]",
+                )
+            )
     if proposal.execution is None and proposal.nonce < onchain["nonce"]:
         findings.append(Finding(WARNING, "stale-nonce", f"nonce {proposal.nonce} is below the Safe's nonce {onchain['nonce']}", "tx.nonce"))
     return onchain, findings, onchain["nonce"]
