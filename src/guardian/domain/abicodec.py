@@ -132,7 +132,7 @@ def parse_type(text: str) -> AbiType | None:
 
 def is_supported(types: Sequence[str]) -> bool:
     """True if every type in ``types`` is one this codec handles (else use eth_abi)."""
-    return all(parse_type(type_) is not None for type_ in types)
+    return all(isinstance(type_, str) and parse_type(type_) is not None for type_ in types)
 
 
 def _parse_all(types: Sequence[str], what: str) -> list[AbiType]:
