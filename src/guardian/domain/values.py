@@ -5,15 +5,15 @@ device screen: an address must be 20 bytes and, if it is mixed-case, carry a val
 checksum; hex needs its ``0x`` and an even number of digits; an integer must fit its width.
 Errors are ``InputError(what, value, problem)`` so the message names the option or field.
 
-Only ``eth_hash`` (with the pycryptodome backend) is imported: this module is on the path of
-``guardian hash``, which must start fast.
+keccak comes straight from pycryptodome (eth_hash's own backend; ``eth_hash.auto`` spends
+~20 ms choosing it through importlib.metadata): this module is on the path of every command.
 """
 
 from __future__ import annotations
 
 import re
 
-from eth_hash.auto import keccak as _keccak
+from Crypto.Hash import keccak as _keccak_module
 
 from guardian.errors import InputError
 
@@ -27,7 +27,7 @@ _DECIMAL = re.compile(r"(0|[1-9][0-9]*)")
 
 def keccak(data: bytes) -> bytes:
     """keccak256 of ``data`` (32 bytes)."""
-    return _keccak(bytes(data))
+    return _keccak_module.new(data=bytes(data), digest_bits=256).digest()
 
 
 def to_hex(data: bytes) -> str:
