@@ -11,7 +11,11 @@ executor's EVM nonce and the Safe's ``ExecutionSuccess`` events.
 
 Node restarts use a real anvil that dumps its state on exit (``--dump-state``) and is started
 again from it (``--load-state``) on the same port: mined blocks and receipts survive, the
-mempool does not -- exactly what a crashed node that comes back looks like.
+mempool does not -- exactly what a crashed node that comes back looks like. (The node is killed
+only once the block with the transaction is mined: anvil stopped within milliseconds of
+automining can dump a state whose Safe nonce has moved but whose block lacks the transaction
+and its logs; guardian then still sends nothing, but can only say "nonce 0 was already used
+by another Safe transaction".)
 
 Faults are injected by ``RpcProxy``, a loopback JSON-RPC server in this file that forwards to
 anvil and, for chosen methods, answers garbage, an HTTP error, nothing (hang), or drops the
@@ -53,8 +57,8 @@ class Rule:
 
     answer: str  # forward | garbage | not-json-rpc | http-500 | bad-result | malformed-error | hang | close
     forward_first: bool = False
-    then: Callable[[], None] | None = None
-    times: int | None = None  # apply to the first N calls only, then forward
+    then: Callable[[], None] | None = None  # runs after forwarding, before answering
+    before: Callable[[], None] | None = None  # runs before anything (e.g. a barrier)
 
 
 class RpcProxy:
@@ -78,7 +82,9 @@ class RpcProxy:
                 except (ValueError, AttributeError):
                     method, request_id = None, None
                 proxy.calls.append(method)
-                rule = proxy.rule_for(method)
+                rule = proxy.rules.get(method, proxy.default)
+                if rule.before is not None:
+                    rule.before()
                 upstream_answer = None
                 if rule.answer == "forward" or rule.forward_first:
                     upstream_answer = proxy.forward(body)
@@ -111,14 +117,6 @@ class RpcProxy:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def rule_for(self, method: str | None) -> Rule:
-        rule = self.rules.get(method, self.default)
-        if rule.times is not None:
-            if rule.times <= 0:
-                return Rule("forward")
-            rule.times -= 1
-        return rule
 
     def forward(self, body: bytes) -> bytes:
         request = urllib.request.Request(self.upstream, body, {"Content-Type": "application/json"})
@@ -228,12 +226,18 @@ def last_line(result) -> str:
 # -- the node dies between send and receipt ------------------------------------------------------------
 
 
+def mined_then_crash(node: RestartableNode) -> None:
+    """Let anvil finish mining the block it just got (so its state dump is consistent), then kill it."""
+    wait_until(lambda: evm_nonce(node, EXECUTOR) == 1 and node.rpc("eth_getTransactionReceipt", [node.rpc("eth_getTransactionByBlockNumberAndIndex", ["latest", "0x0"])["hash"]]), timeout=10, what="the block")
+    node.crash()
+
+
 def test_node_dies_right_after_the_send_then_comes_back_and_the_rerun_reconciles(restartable, proxy_factory, tmp_path):
     node, guardian = restartable
     path = signed_pause(guardian, tmp_path)
     safe_tx_hash = json.loads(path.read_text())["hashes"]["safe_tx"]
-    # the transaction reaches anvil (and is mined), then anvil dies before anyone hears back
-    proxy = proxy_factory(node.url, {"eth_sendRawTransaction": Rule("close", forward_first=True, then=node.crash)})
+    # the transaction reaches anvil and is mined, then anvil dies before anyone hears back
+    proxy = proxy_factory(node.url, {"eth_sendRawTransaction": Rule("close", forward_first=True, then=lambda: mined_then_crash(node))})
 
     died = guardian.run(*guardian.execute_args(path, rpc=proxy.url))
     assert died.exit_code == 1
@@ -336,25 +340,24 @@ def test_a_rival_execution_of_the_same_proposal_is_reported_as_already_executed(
     assert_executed_once(node, testbed, safe_tx_hash, executor=RIVAL)
 
 
-def test_two_guardians_execute_the_same_nonce_at_the_same_moment(guardian: Guardian, tmp_path):
-    """Both transactions are in the same block: one executes, the other reverts inside execTransaction
-    (the nonce has moved), and its guardian reports the winner instead of an error or a success of its own."""
+def test_two_guardians_execute_the_same_nonce_at_the_same_moment(guardian: Guardian, proxy_factory, tmp_path):
+    """Both guardians pass every check and broadcast together (a barrier in the proxy holds each
+    eth_sendRawTransaction until both have arrived); both land in one block: one executes, the
+    other reverts inside execTransaction (the nonce has moved) and its guardian reports the
+    winner instead of an error or a success of its own."""
     node, testbed = guardian.node, guardian.testbed
     mine = signed_pause(guardian, tmp_path)
     theirs = Path(shutil.copyfile(mine, tmp_path / "their-copy.json"))
     safe_tx_hash = json.loads(mine.read_text())["hashes"]["safe_tx"]
+    barrier = threading.Barrier(2, timeout=60)
+    together = proxy_factory(node.url, {"eth_sendRawTransaction": Rule("forward", before=barrier.wait)})
     node.rpc("evm_setAutomine", [False])
     try:
         processes = {
-            EXECUTOR: guardian.spawn(*guardian.execute_args(mine, 9, "--receipt-timeout", "60")),
-            RIVAL: guardian.spawn(*guardian.execute_args(theirs, RIVAL_INDEX, "--receipt-timeout", "60")),
+            EXECUTOR: guardian.spawn(*guardian.execute_args(mine, 9, "--receipt-timeout", "60", rpc=together.url)),
+            RIVAL: guardian.spawn(*guardian.execute_args(theirs, RIVAL_INDEX, "--receipt-timeout", "60", rpc=together.url)),
         }
-        try:
-            wait_until(lambda: int(node.rpc("txpool_status")["pending"], 16) == 2, timeout=60, what="both transactions in the mempool")
-        except AssertionError:
-            for process in processes.values():
-                process.kill()
-            raise AssertionError([process.communicate() for process in processes.values()], node.rpc("txpool_content"))
+        wait_until(lambda: int(node.rpc("txpool_status")["pending"], 16) == 2 or any(p.poll() is not None for p in processes.values()), timeout=60, what="both transactions")
         node.rpc("evm_mine")
     finally:
         node.rpc("evm_setAutomine", [True])
@@ -372,6 +375,32 @@ def test_two_guardians_execute_the_same_nonce_at_the_same_moment(guardian: Guard
     for path in (mine, theirs):
         record = json.loads(path.read_text())["execution"]
         assert (record["status"], record["executor"]) == ("success", winner)
+
+
+def test_a_guardian_arriving_while_the_rival_transaction_is_pending_sends_nothing(guardian: Guardian, tmp_path):
+    """The rival's transaction is in the mempool, not mined: the late guardian must not send a second
+    one (it refuses with one line); once the rival's is mined, its rerun names the rival."""
+    node, testbed = guardian.node, guardian.testbed
+    mine = signed_pause(guardian, tmp_path)
+    theirs = Path(shutil.copyfile(mine, tmp_path / "their-copy.json"))
+    node.rpc("evm_setAutomine", [False])
+    try:
+        rival = guardian.run(*guardian.execute_args(theirs, RIVAL_INDEX, "--receipt-timeout", "0.3"))
+        assert rival.exit_code == 3  # sent, pending
+        before = mine.read_bytes()
+        late = guardian.run(*guardian.execute_args(mine))
+        assert late.exit_code == 1
+        # today the one line is the raw revert of the gas estimate on the pending state (see the report)
+        assert "GS026" in late.error_line(), late.error_line()
+        assert mine.read_bytes() == before
+        assert evm_nonce(node, EXECUTOR, "pending") == 0  # nothing sent
+        node.rpc("evm_mine")
+    finally:
+        node.rpc("evm_setAutomine", [True])
+    rerun = guardian.run(*guardian.execute_args(mine))
+    assert rerun.exit_code == 0 and last_line(rerun).startswith(f"ALREADY-EXECUTED: already executed by {RIVAL}")
+    assert evm_nonce(node, EXECUTOR) == 0
+    assert_executed_once(node, testbed, json.loads(mine.read_text())["hashes"]["safe_tx"], executor=RIVAL)
 
 
 # -- an RPC endpoint that answers garbage, an error, or nothing ------------------------------------------

@@ -29,7 +29,7 @@ from click.testing import CliRunner
 
 from guardian.testbed import ANVIL_ADDRESSES
 
-from security_support import ALICE, ATTACKER, BOB, CAROL, DAVE, DEPOSITOR, EXECUTOR_INDEX, Guardian, temp_files
+from security_support import ALICE, ATTACKER, BOB, CAROL, DAVE, DEPOSITOR, EXECUTOR, EXECUTOR_INDEX, Guardian, evm_nonce, temp_files
 
 MESSAGE_MISMATCH = ("hashes.message", "does not match the transaction fields (field edited by hand?)")
 DOMAIN_MISMATCH = ("hashes.domain", "does not match safe, chain_id and safe_version (field edited by hand?)")
@@ -336,46 +336,54 @@ def test_a_chain_id_change_before_1_3_0_is_caught_on_chain(old_safe, keys, tmp_p
     assert path.read_bytes() == before
 
 
-# -- gaps found by this suite (strict xfail: they turn into failures once fixed, remove the mark then) --
+# -- approvals and intents the file alone cannot prove ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DEFECT workflow/proposals.py cross_check: `verify --rpc` does not check approvedHashes, so an "
-    "approved_hash signature from an owner who never called approveHash passes as 'Verified'",
-)
-def test_a_forged_approved_hash_signature_is_flagged_by_verify_rpc(guardian: Guardian, tmp_path):
+def test_a_forged_approved_hash_signature_is_caught_on_chain(guardian: Guardian, tmp_path):
+    """An approved-hash "signature" is only the owner's address and v = 1: anyone can write one.
+    Offline it cannot be told from a real one; with the chain, verify, sign and execute refuse it."""
     from guardian.domain.signatures import approved_hash_signature
     from guardian.domain.values import to_hex
 
     path = guardian.propose(tmp_path / "pause.json", "pause-vault")
     guardian.ok(*guardian.sign_args(path, 1))
     data = json.loads(path.read_text())
-    for owner in (CAROL, DAVE):  # never approved on chain: the bytes are just the owner's address and v = 1
+    for owner in (CAROL, DAVE):  # never called approveHash
         data["signatures"].append({"signer": owner, "kind": "approved_hash", "signature": to_hex(approved_hash_signature(owner)), "created_at": "2025-01-01T00:00:00Z"})
     path.write_text(json.dumps(data, indent=2))
+    index = [s["signer"] for s in json.loads(json.dumps(sorted(data["signatures"], key=lambda s: int(s["signer"], 16))))].index(DAVE)
     before = path.read_bytes()
 
-    executed = guardian.run(*guardian.execute_args(path))  # execute does not count them ...
-    assert executed.exit_code == 1 and "not enough signatures: 1 of the 3 required" in executed.error_line()
-    status = guardian.ok("status", path, "--playbook", guardian.playbook, "--rpc", guardian.node.url)
-    assert "approved_hash (not on chain!)" in status.stdout  # ... status shows it ...
+    assert guardian.run("verify", path, "--playbook", guardian.playbook).exit_code == 0  # the limit: offline it looks fine
+    finding = (
+        f"approval-not-on-chain at signatures[{index}]: the file claims {DAVE} approved this hash on chain, but "
+        "approvedHashes is 0 (forged, or approveHash was never mined): it only counts if that owner executes"
+    )
+    verified = guardian.run("verify", path, "--playbook", guardian.playbook, "--rpc", guardian.url)
+    assert verified.exit_code == 1 and f"[CRITICAL] {finding}" in verified.stdout.splitlines(), verified.stdout
+    signed = guardian.run(*guardian.sign_args(path, 2), "--rpc", guardian.url)
+    assert signed.exit_code == 1 and signed.error_line().startswith(f"Error: refusing to sign: critical finding {finding}")
+    executed = guardian.run(*guardian.execute_args(path))
+    assert executed.exit_code == 1 and executed.error_line().startswith(f"Error: refusing to execute: critical finding {finding}")
+    status = guardian.ok("status", path, "--playbook", guardian.playbook, "--rpc", guardian.url)
+    assert "approved_hash (not on chain!)" in status.stdout and "1 collected, 2 more needed" in status.stdout
     assert path.read_bytes() == before
-    verified = guardian.run("verify", path, "--playbook", guardian.playbook, "--rpc", guardian.node.url)
-    assert verified.exit_code == 1, verified.stdout  # ... but verify --rpc says "Verified"
-    assert any(line.startswith("[CRITICAL]") and "signatures[" in line for line in verified.stdout.splitlines())
+    assert evm_nonce(guardian.node, EXECUTOR) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="GAP domain/proposal.py _check_intent / workflow/proposals.py _check_summary: without a playbook an "
-    "intent that lists none of the transaction's calls (actions: [], summary: '') is accepted by verify",
-)
-def test_an_intent_that_hides_the_call_is_flagged_without_a_playbook(guardian: Guardian, tmp_path, no_playbook):
+def test_an_intent_that_hides_the_call_is_caught_with_or_without_a_playbook(guardian: Guardian, tmp_path, no_playbook):
     path = guardian.propose(tmp_path / "freeze.json", "freeze-account", DEPOSITOR)
     data = json.loads(path.read_text())
-    data["intent"] = {"summary": "", "actions": []}
+    data["intent"] = {"summary": "", "actions": []}  # the words say nothing; the bytes freeze an account
     path.write_text(json.dumps(data, indent=2))
+    before = path.read_bytes()
     with_playbook = guardian.run("verify", path, "--playbook", guardian.playbook)
-    assert with_playbook.exit_code == 1  # caught with the playbook
-    assert guardian.run("verify", path, "--rpc", guardian.node.url).exit_code != 0
+    assert with_playbook.exit_code == 1
+    assert "[CRITICAL] intent-mismatch at intent.actions (length): intent.actions (length) says 0 but the calldata says 1: the words do not match the bytes" in with_playbook.stdout.splitlines()
+    # without the playbook's ABIs the call is undecodable (the message then shows its function as "None", see the report)
+    finding = f"intent-mismatch at intent.actions: intent.actions list nothing but the calldata does {guardian.testbed.vault}."
+    bare = guardian.run("verify", path, "--rpc", guardian.url)
+    assert bare.exit_code == 1 and any(line.startswith(f"[CRITICAL] {finding}") for line in bare.stdout.splitlines()), bare.stdout
+    signed = guardian.run("sign", path, "--signer", guardian.keys[1], "--allow-raw-key", "--rpc", guardian.url)
+    assert signed.exit_code == 1 and signed.error_line().startswith(f"Error: refusing to sign: critical finding {finding}")
+    assert path.read_bytes() == before
