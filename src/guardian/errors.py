@@ -287,7 +287,8 @@ class NotAnOwnerError(SignatureError):
 
     def __init__(self, signer: str, safe: str, source: str):
         self.safe, self.source = safe, source
-        SignatureError.__init__(self, signer, f"{signer} is not a current owner of the Safe {safe} ({source})")
+        GuardianError.__init__(self, f"{signer} is not a current owner of the Safe {safe} ({source})")
+        self.signer, self.problem = signer, f"not a current owner ({source})"
 
 
 class CriticalFindingsError(GuardianError):

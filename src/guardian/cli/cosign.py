@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from guardian.cli.options import json_option, network_option, playbook_option, rpc_option
-from guardian.cli.sign import connect_chain, optional_playbook, rpc_timeout_option
+from guardian.cli.options import rpc_timeout_option
+from guardian.cli.sign import connect_chain, optional_playbook
 
 
 @click.command("merge")

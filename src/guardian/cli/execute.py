@@ -7,7 +7,8 @@ import sys
 import click
 
 from guardian.cli.options import json_option, network_option, playbook_option, risk_option, rpc_option, signer_options
-from guardian.cli.sign import connect_chain, echo_err, open_cli_signer, optional_playbook, rpc_timeout_option
+from guardian.cli.options import rpc_timeout_option
+from guardian.cli.sign import connect_chain, echo_err, open_cli_signer, optional_playbook
 
 STYLE = {"executed": "green", "already-executed": "green", "failed-inside": "red", "pending": "yellow"}
 EXIT_CODE = {"executed": 0, "already-executed": 0, "failed-inside": 1, "pending": 3}

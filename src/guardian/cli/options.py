@@ -13,6 +13,9 @@ playbook_option = click.option(
 )
 network_option = click.option("--network", default=None, help="Network name from the playbook (default: its default_network).")
 rpc_option = click.option("--rpc", "rpc_url", default=None, help="JSON-RPC URL (default: the playbook network's).")
+rpc_timeout_option = click.option(
+    "--rpc-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds to wait for each RPC answer."
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 risk_option = click.option(
     "--i-understand-the-risk",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option
+from guardian.cli.options import json_option, network_option, playbook_option, rpc_option, rpc_timeout_option
 
 SEPARATOR = "+"
 
@@ -25,12 +25,13 @@ def split_actions(words: tuple[str, ...]) -> list[tuple[str, list[str]]]:
 @playbook_option
 @network_option
 @rpc_option
+@rpc_timeout_option
 @click.option("--nonce", type=int, default=None, help="Safe nonce (default: read from the chain).")
 @click.option("--delay", type=int, default=None, help="Timelock delay in seconds (default: the timelock's minimum).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Proposal file (default: in the playbook's proposals folder).")
 @click.option("--author", default=None, help="Who creates the proposal (default: $USER@host).")
 @json_option
-def propose(words, playbook_path, network, rpc_url, nonce, delay, out_path, author, as_json):
+def propose(words, playbook_path, network, rpc_url, rpc_timeout, nonce, delay, out_path, author, as_json):
     """Build a Safe transaction from named playbook actions and write a proposal file.
 
     Several actions go in one proposal, separated by `+`; they are batched through
@@ -45,7 +46,7 @@ def propose(words, playbook_path, network, rpc_url, nonce, delay, out_path, auth
 
     playbook = load_playbook(playbook_path)
     result = run_propose(
-        playbook, split_actions(words), network=network, rpc_url=rpc_url, nonce=nonce, delay=delay, out_path=out_path, author=author
+        playbook, split_actions(words), network=network, rpc_url=rpc_url, rpc_timeout=rpc_timeout, nonce=nonce, delay=delay, out_path=out_path, author=author
     )
     if as_json:
         echo_json({"path": str(result.path), "id": result.proposal.id, **result.proposal.hashes, "findings": [f.as_dict() for f in result.findings]})

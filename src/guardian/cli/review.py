@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option
+from guardian.cli.options import json_option, network_option, playbook_option, rpc_option, rpc_timeout_option
 
 
-def _load(proposal_path, playbook_path, rpc_url, network, require_playbook: bool):
-    from guardian.config import load_playbook, resolve_playbook_path
+def _load(proposal_path, playbook_path, rpc_url, network, rpc_timeout):
+    from pathlib import Path
+
+    from guardian.cli.sign import connect_chain, optional_playbook
     from guardian.workflow.proposals import load_proposal, review
 
     proposal = load_proposal(proposal_path)  # recomputes every hash: a changed field fails here
-    path = resolve_playbook_path(playbook_path)
-    playbook = load_playbook(path) if (playbook_path or path.exists() or require_playbook) else None
-    chain = None
-    if rpc_url:
-        from guardian.adapters.chain import connect
-
-        chain = connect(rpc_url)
-    from pathlib import Path
-
+    playbook = optional_playbook(playbook_path)
+    chain = connect_chain(rpc_url, playbook, network, required=False, timeout=rpc_timeout)
     return review(proposal, playbook, network=network, chain=chain, own_path=Path(proposal_path))
 
 
@@ -84,10 +79,11 @@ def _render(result, as_json: bool, verbose: bool) -> None:
 @playbook_option
 @network_option
 @rpc_option
+@rpc_timeout_option
 @json_option
-def show(proposal_path, playbook_path, network, rpc_url, as_json):
+def show(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Show a proposal: decoded calls, hashes, signatures and findings (exit 0 even if critical)."""
-    result = _load(proposal_path, playbook_path, rpc_url, network, require_playbook=False)
+    result = _load(proposal_path, playbook_path, rpc_url, network, rpc_timeout)
     _render(result, as_json, verbose=True)
 
 
@@ -96,14 +92,15 @@ def show(proposal_path, playbook_path, network, rpc_url, as_json):
 @playbook_option
 @network_option
 @rpc_option
+@rpc_timeout_option
 @json_option
-def verify(proposal_path, playbook_path, network, rpc_url, as_json):
+def verify(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Recompute every hash, decode the calldata and flag dangers; exit 1 on a critical finding.
 
     With --rpc it also checks the Safe on chain: getTransactionHash, version, nonce, owners,
     threshold, and that each signature recovers to a current owner.
     """
-    result = _load(proposal_path, playbook_path, rpc_url, network, require_playbook=False)
+    result = _load(proposal_path, playbook_path, rpc_url, network, rpc_timeout)
     _render(result, as_json, verbose=True)
     if result.critical:
         if not as_json:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, risk_option, rpc_option, signer_options
-
-rpc_timeout_option = click.option(
-    "--rpc-timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True, help="Seconds to wait for each RPC answer."
+from guardian.cli.options import (
+    json_option,
+    network_option,
+    playbook_option,
+    risk_option,
+    rpc_option,
+    rpc_timeout_option,
+    signer_options,
 )
 
 

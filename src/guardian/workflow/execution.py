@@ -126,8 +126,16 @@ def send_transaction(
     """
     from guardian.errors import RpcRejectedError
 
+    from guardian.errors import CallRevertedError
+
     sender = signer.address()
-    gas = gas_limit or estimate_gas(chain, {"from": sender, "to": to, "data": data})
+    try:
+        gas = gas_limit or estimate_gas(chain, {"from": sender, "to": to, "data": data})
+    except CallRevertedError as error:
+        detail = "the chain changed since the preflight: another guardian's transaction for this nonce may be pending or just mined; rerun to reconcile"
+        from guardian.domain.abi import AbiRegistry
+
+        raise translate_revert(error, AbiRegistry(), "gas estimation", detail) from error
     fees = chain.fee_params()
     price = fees.get("maxFeePerGas", fees.get("gasPrice", 0))
     balance = chain.get_balance(sender)
@@ -433,7 +441,9 @@ def _reconcile_pending(chain, path: Path, proposal: Proposal, names, echo: Echo,
     echo(f"Transaction {record['tx_hash']} from an earlier run was mined in block {receipt.block_number}")
     result = _finish(chain, path, proposal, receipt, record["executor"], names)
     if result is not None:
-        result.status = ALREADY_EXECUTED if result.status == EXECUTED else result.status
+        if result.status == EXECUTED:
+            result.status = ALREADY_EXECUTED
+            result.message = f"already {result.message}" if result.message.startswith("executed") else result.message
         return result, result.proposal
     echo(f"Transaction {record['tx_hash']} reverted on chain; clearing it")
     return None, load_proposal(path)

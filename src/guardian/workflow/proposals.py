@@ -198,6 +198,7 @@ def propose(
     *,
     network: str | None = None,
     rpc_url: str | None = None,
+    rpc_timeout: float = 10.0,
     nonce: int | None = None,
     delay: int | None = None,
     out_path: str | Path | None = None,
@@ -217,7 +218,7 @@ def propose(
             raise InputError("nonce", None, "give --nonce, or an RPC (--rpc or the playbook network's rpc_url) to read it")
         from guardian.adapters.chain import SafeReader, connect
 
-        chain = connect(url)
+        chain = connect(url, timeout=rpc_timeout)
         _check_chain_id(chain.chain_id(), net.chain_id, url)
         safe_nonce = SafeReader(chain, playbook.safe.address).nonce()
         nonce = safe_nonce if nonce is None else nonce
@@ -303,8 +304,10 @@ def _check_bare_intent(proposal: Proposal, derived: dict) -> list[Finding]:
         return [(a["target"], a["function"], a["route"], tuple(a["args"].values())) for a in intent["actions"]]
 
     if calls(proposal.intent) != calls(derived):
-        stored = "; ".join(f"{t}.{f}" for t, f, _, _ in calls(proposal.intent)) or "nothing"
-        actual = "; ".join(f"{t}.{f}" for t, f, _, _ in calls(derived)) or "nothing"
+        def describe(intent: dict) -> str:
+            return "; ".join(f"{t}.{f or 'unknown function'}" for t, f, _, _ in calls(intent)) or "nothing"
+
+        stored, actual = describe(proposal.intent), describe(derived)
         return [Finding(CRITICAL, "intent-mismatch", f"intent.actions list {stored} but the calldata does {actual}", "intent.actions")]
     expected = summarize(proposal.intent["actions"])
     if proposal.intent["summary"] != expected:
