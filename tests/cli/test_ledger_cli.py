@@ -3,6 +3,7 @@ TCP transport (Speculos framing) to the emulator, exactly as it would to Speculo
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -47,6 +48,15 @@ def test_accounts_lists_ledger_live_addresses(device):
         [str(i), f"m/44'/60'/{i}'/0/0", expected_address(f"m/44'/60'/{i}'/0/0")] for i in range(3)
     ]
     assert [apdu[1] for apdu in emulator.apdus] == [0x06, 0x02, 0x02, 0x02]
+
+
+def test_accounts_json(device):
+    _, port = device
+    result = run_guardian(port, "ledger", "accounts", "--count", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        {"index": i, "path": f"m/44'/60'/{i}'/0/0", "address": expected_address(f"m/44'/60'/{i}'/0/0")} for i in range(2)
+    ]
 
 
 def test_accounts_lists_legacy_and_templated_paths(device):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from guardian.cli.options import json_option
+
 
 @click.group("ledger")
 def ledger() -> None:
@@ -19,18 +21,22 @@ def ledger() -> None:
     default=None,
     help="Custom derivation path with {index}, e.g. \"m/44'/60'/0'/0/{index}\".",
 )
-def accounts(count: int, start: int, legacy: bool, path_template: str | None) -> None:
+@json_option
+def accounts(count: int, start: int, legacy: bool, path_template: str | None, as_json: bool) -> None:
     """List the device's accounts: index, derivation path and address.
 
     Use an index with --signer ledger:N (Ledger Live) or ledger-legacy:N, or a path with
     --signer ledger:PATH.
     """
     from guardian.adapters.ledger import LEDGER_LIVE_TEMPLATE, LEGACY_TEMPLATE, display_path, list_accounts, paths_from_template
-    from guardian.cli.render import table
+    from guardian.cli.render import echo_json, table
 
     if path_template and legacy:
         raise click.UsageError("give --legacy or --path-template, not both")
     template = path_template or (LEGACY_TEMPLATE if legacy else LEDGER_LIVE_TEMPLATE)
     paths = paths_from_template(template, count, start)
     rows = [[str(start + i), display_path(path), address] for i, (path, address) in enumerate(list_accounts(paths))]
+    if as_json:
+        echo_json([{"index": int(index), "path": path, "address": address} for index, path, address in rows])
+        return
     click.echo(table(rows, ["index", "path", "address"]))
