@@ -22,19 +22,9 @@ def testbed(tmp_path_factory):
     Tests that change chain state should use ``isolated_testbed`` (reverted after each test).
     A missing anvil or missing compiled contracts FAIL the test with the fix; they never skip.
     """
-    from guardian.errors import GuardianError
-    from guardian.testbed import deploy_testbed
+    from support import running_testbed
 
-    folder = tmp_path_factory.mktemp("testbed")
-    try:
-        node = start_anvil(log_dir=folder)
-    except GuardianError as error:
-        pytest.fail(f"testbed fixture: {error.one_line()}", pytrace=False)
-    with node:
-        try:
-            bed = deploy_testbed(node.url, out_dir=folder / "playbook")
-        except GuardianError as error:
-            pytest.fail(f"testbed fixture: {error.one_line()}", pytrace=False)
+    with running_testbed(tmp_path_factory.mktemp("testbed")) as (node, bed):
         yield node, bed
 
 
@@ -47,3 +37,14 @@ def isolated_testbed(testbed):
         yield testbed
     finally:
         node.rpc("evm_revert", [snapshot])
+
+
+@pytest.fixture(scope="module")
+def anvil_key_env():
+    """anvil account i's private key in ``GUARDIAN_TEST_KEY_<i>`` (for ``key:`` signers)."""
+    from guardian.testbed import ANVIL_KEYS
+
+    with pytest.MonkeyPatch.context() as patch:
+        for index, key in enumerate(ANVIL_KEYS):
+            patch.setenv(f"GUARDIAN_TEST_KEY_{index}", key)
+        yield

@@ -21,7 +21,6 @@ import yaml
 
 from guardian.adapters.anvil import start_anvil
 from guardian.adapters.chain import SafeReader, connect
-from guardian.adapters.signers import open_signer
 from guardian.config import load_playbook
 from guardian.domain.proposal import Proposal
 from guardian.domain.values import keccak
@@ -32,8 +31,9 @@ from guardian.errors import (
     RpcError,
     SafeRevertError,
 )
-from guardian.testbed import ANVIL_ADDRESSES, ANVIL_KEYS, deploy_testbed
-from guardian.testing.ledger_emulator import EmulatedDongle, LedgerEmulator
+from guardian.testbed import ANVIL_ADDRESSES, deploy_testbed
+from guardian.testing.ledger_emulator import EmulatedDongle
+from support import quiet, key_signer, ledger_signer
 from guardian.workflow.execution import execute_proposal
 from guardian.workflow.proposals import build_proposal, load_proposal, propose
 from guardian.workflow.signing import merge_proposals, proposal_status, sign_proposal
@@ -44,25 +44,9 @@ PAUSED = keccak(b"paused()")[:4]
 MAX_LEVERAGE = keccak(b"maxLeverage()")[:4]
 
 
-def quiet(_text: str) -> None:
-    pass
+pytestmark = pytest.mark.usefixtures("anvil_key_env")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def key_env():
-    with pytest.MonkeyPatch.context() as patch:
-        for index, key in enumerate(ANVIL_KEYS):
-            patch.setenv(f"GUARDIAN_TEST_KEY_{index}", key)
-        yield
-
-
-def key_signer(index: int):
-    return open_signer(f"key:GUARDIAN_TEST_KEY_{index}", allow_raw_key=True, echo=quiet)
-
-
-def ledger_signer(account: int = 1, emulator: LedgerEmulator | None = None):
-    """The emulated Ledger's account m/44'/60'/0'/0/N: anvil's account N (same mnemonic)."""
-    return open_signer(f"ledger:m/44'/60'/0'/0/{account}", dongle=EmulatedDongle(emulator or LedgerEmulator()), echo=quiet)
 
 
 def owner_signers(threshold: int) -> list:

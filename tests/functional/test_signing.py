@@ -35,7 +35,8 @@ from guardian.errors import (
     SignatureError,
 )
 from guardian.testbed import ANVIL_ADDRESSES, ANVIL_KEYS
-from guardian.testing.ledger_emulator import EmulatedDongle, LedgerEmulator
+from guardian.testing.ledger_emulator import LedgerEmulator
+from support import quiet, key_signer, ledger_signer
 from guardian.workflow.execution import execute_proposal
 from guardian.workflow.proposals import load_proposal, propose
 from guardian.workflow.signing import approve_onchain, merge_proposals, proposal_status, sign_proposal
@@ -44,24 +45,9 @@ PASSWORD = "correct horse battery staple"
 PAUSED = keccak(b"paused()")[:4]
 
 
-def quiet(_text: str) -> None:
-    pass
+pytestmark = pytest.mark.usefixtures("anvil_key_env")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def key_env():
-    with pytest.MonkeyPatch.context() as patch:
-        for index, key in enumerate(ANVIL_KEYS):
-            patch.setenv(f"GUARDIAN_TEST_KEY_{index}", key)
-        yield
-
-
-def key_signer(index: int):
-    return open_signer(f"key:GUARDIAN_TEST_KEY_{index}", allow_raw_key=True, echo=quiet)
-
-
-def ledger_signer(account: int = 1, emulator: LedgerEmulator | None = None):
-    return open_signer(f"ledger:m/44'/60'/0'/0/{account}", dongle=EmulatedDongle(emulator or LedgerEmulator()), echo=quiet)
 
 
 @pytest.fixture(scope="module")

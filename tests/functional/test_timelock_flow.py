@@ -17,8 +17,8 @@ from guardian.config import load_playbook
 from guardian.domain.intent import Context
 from guardian.domain.values import keccak
 from guardian.errors import SafeRevertError
-from guardian.testbed import ANVIL_KEYS
 from guardian.testing.ledger_emulator import EmulatedDongle, LedgerEmulator
+from support import quiet
 from guardian.workflow.execution import execute_proposal
 from guardian.workflow.proposals import load_proposal, propose
 from guardian.workflow.signing import sign_proposal
@@ -28,16 +28,7 @@ MAX_LEVERAGE = keccak(b"maxLeverage()")[:4]
 MARGIN = keccak(b"maintenanceMarginBps()")[:4]
 
 
-def quiet(_text: str) -> None:
-    pass
-
-
-@pytest.fixture(scope="module", autouse=True)
-def key_env():
-    with pytest.MonkeyPatch.context() as patch:
-        for index, key in enumerate(ANVIL_KEYS):
-            patch.setenv(f"GUARDIAN_TEST_KEY_{index}", key)
-        yield
+pytestmark = pytest.mark.usefixtures("anvil_key_env")
 
 
 def signers():

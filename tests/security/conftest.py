@@ -19,20 +19,9 @@ from security_support import Guardian, write_key_files
 @pytest.fixture(scope="session")
 def security_testbed(tmp_path_factory):
     """One anvil + the full testbed for the whole folder; yields ``(anvil, Testbed)``."""
-    from guardian.adapters.anvil import start_anvil
-    from guardian.errors import GuardianError
-    from guardian.testbed import deploy_testbed
+    from support import running_testbed
 
-    folder = tmp_path_factory.mktemp("security-testbed")
-    try:
-        node = start_anvil(log_dir=folder)
-    except GuardianError as error:
-        pytest.fail(f"security_testbed: {error.one_line()}", pytrace=False)
-    with node:
-        try:
-            bed = deploy_testbed(node.url, out_dir=folder / "playbook")
-        except GuardianError as error:
-            pytest.fail(f"security_testbed: {error.one_line()}", pytrace=False)
+    with running_testbed(tmp_path_factory.mktemp("security-testbed"), "security_testbed") as (node, bed):
         yield node, bed
 
 

@@ -58,11 +58,19 @@ def test_every_command_has_help():
 
     from guardian.cli import COMMANDS, main
 
+    import click
+
     runner = CliRunner()
+
+    def check(path: list[str], command) -> None:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+        assert command.help or command.short_help, f"{' '.join(path)} has no docstring"
+        if isinstance(command, click.Group):  # subcommands too (e.g. `timelock list`)
+            for sub in command.list_commands(None):
+                check([*path, sub], command.get_command(None, sub))
+
     for name, (_, _, summary) in COMMANDS.items():
         assert summary.strip(), f"{name} has no summary"
-        result = runner.invoke(main, [name, "--help"])
-        assert result.exit_code == 0, (name, result.output)
-        assert "Usage:" in result.output
-        command = main.get_command(None, name)
-        assert command.help or command.short_help, f"{name} has no docstring"
+        check([name], main.get_command(None, name))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option
-from guardian.cli.options import rpc_timeout_option
+from guardian.cli.options import context_options, json_option
 from guardian.cli.sign import connect_chain, optional_playbook
 
 
@@ -56,10 +55,7 @@ def render_status(status) -> None:
 
 @click.command("status")
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @json_option
 def status(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Show, for each owner, whether and how they signed, and how many signatures are still needed.

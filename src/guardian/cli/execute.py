@@ -6,8 +6,7 @@ import sys
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, risk_option, rpc_option, signer_options
-from guardian.cli.options import rpc_timeout_option
+from guardian.cli.options import context_options, json_option, risk_option, signer_options, transaction_options
 from guardian.cli.sign import connect_chain, echo_err, open_cli_signer, optional_playbook
 
 STYLE = {"executed": "green", "already-executed": "green", "failed-inside": "red", "pending": "yellow"}
@@ -18,12 +17,8 @@ EXIT_CODE = {"executed": 0, "already-executed": 0, "failed-inside": 1, "pending"
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
 @signer_options
 @risk_option
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
-@click.option("--gas-limit", type=click.IntRange(min=21000), default=None, help="Gas limit (default: estimated + 20%).")
-@click.option("--receipt-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True, help="Seconds to wait for the receipt.")
+@context_options
+@transaction_options
 @json_option
 def execute(proposal_path, signer_spec, password_file, password_env, allow_raw_key, accept_risk, playbook_path, network, rpc_url, rpc_timeout, gas_limit, receipt_timeout, as_json):
     """Execute a proposal once the threshold is reached (execTransaction), and record the result.

@@ -25,6 +25,25 @@ risk_option = click.option(
 )
 
 
+def _stack(*decorators):
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+# --playbook --network --rpc --rpc-timeout: where a proposal lives and which chain to ask.
+context_options = _stack(playbook_option, network_option, rpc_option, rpc_timeout_option)
+
+# --gas-limit --receipt-timeout: for commands that send a transaction.
+transaction_options = _stack(
+    click.option("--gas-limit", type=click.IntRange(min=21000), default=None, help="Gas limit (default: estimated + 20%)."),
+    click.option("--receipt-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True, help="Seconds to wait for the receipt."),
+)
+
+
 def signer_options(function):
     """--signer SPEC plus the ways to feed a keystore password or opt into raw keys."""
     decorators = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option, rpc_timeout_option
+from guardian.cli.options import context_options, json_option
 
 SEPARATOR = "+"
 
@@ -22,10 +22,7 @@ def split_actions(words: tuple[str, ...]) -> list[tuple[str, list[str]]]:
 
 @click.command("propose", context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1, required=True, metavar="ACTION [ARGS]... [+ ACTION [ARGS]...]")
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @click.option("--nonce", type=int, default=None, help="Safe nonce (default: read from the chain).")
 @click.option("--delay", type=int, default=None, help="Timelock delay in seconds (default: the timelock's minimum).")
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Proposal file (default: in the playbook's proposals folder).")

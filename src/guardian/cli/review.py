@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option, rpc_timeout_option
+from guardian.cli.options import context_options, json_option
 
 
 def _load(proposal_path, playbook_path, rpc_url, network, rpc_timeout):
@@ -76,10 +76,7 @@ def _render(result, as_json: bool, verbose: bool) -> None:
 
 @click.command("show")
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @json_option
 def show(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Show a proposal: decoded calls, hashes, signatures and findings (exit 0 even if critical)."""
@@ -89,10 +86,7 @@ def show(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
 
 @click.command("verify")
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @json_option
 def verify(proposal_path, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Recompute every hash, decode the calldata and flag dangers; exit 1 on a critical finding.

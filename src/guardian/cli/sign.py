@@ -8,15 +8,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import (
-    json_option,
-    network_option,
-    playbook_option,
-    risk_option,
-    rpc_option,
-    rpc_timeout_option,
-    signer_options,
-)
+from guardian.cli.options import context_options, json_option, risk_option, signer_options, transaction_options
 
 
 def echo_err(text: str) -> None:
@@ -59,10 +51,7 @@ def connect_chain(rpc_url: str | None, playbook, network: str | None, *, require
 @signer_options
 @click.option("--eth-sign", is_flag=True, help="Produce an eth_sign (v+4) signature instead of EIP-712. Only when asked.")
 @risk_option
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @json_option
 def sign(proposal_path, signer_spec, password_file, password_env, allow_raw_key, eth_sign, accept_risk, playbook_path, network, rpc_url, rpc_timeout, as_json):
     """Verify a proposal, sign its safeTxHash and append the signature to the file.
@@ -95,12 +84,8 @@ def sign(proposal_path, signer_spec, password_file, password_env, allow_raw_key,
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
 @signer_options
 @risk_option
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
-@click.option("--gas-limit", type=click.IntRange(min=21000), default=None, help="Gas limit (default: estimated + 20%).")
-@click.option("--receipt-timeout", type=click.FloatRange(min=0), default=120.0, show_default=True, help="Seconds to wait for the receipt.")
+@context_options
+@transaction_options
 @json_option
 def approve(proposal_path, signer_spec, password_file, password_env, allow_raw_key, accept_risk, playbook_path, network, rpc_url, rpc_timeout, gas_limit, receipt_timeout, as_json):
     """Approve a proposal on chain (Safe.approveHash) instead of signing off-chain.

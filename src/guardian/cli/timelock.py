@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import json_option, network_option, playbook_option, rpc_option
-from guardian.cli.sign import connect_chain, rpc_timeout_option
+from guardian.cli.options import context_options, json_option
+from guardian.cli.sign import connect_chain
 
 
 @click.group("timelock")
@@ -23,10 +23,7 @@ def until(seconds: int | None) -> str:
 
 
 @timelock.command("list")
-@playbook_option
-@network_option
-@rpc_option
-@rpc_timeout_option
+@context_options
 @click.option("--from-block", type=click.IntRange(min=0), default=0, show_default=True, help="First block to read events from.")
 @click.option("--state", "states", multiple=True, type=click.Choice(["pending", "ready", "done", "cancelled"]), help="Only these states (repeatable).")
 @json_option
