@@ -119,6 +119,21 @@ def refuse_critical(action: str, findings: list[Finding], accept_risk: bool) -> 
 # -- sign -----------------------------------------------------------------------------------------
 
 
+def _owner_may_add(path: Path, signer, action: str, *, playbook, chain, network, accept_risk: bool):
+    """Load and review the proposal (refusing critical findings), then check that ``signer`` is
+    a current owner who has not signed yet. Returns (proposal, review, roster, address)."""
+    proposal = load_proposal(path)  # recomputes every hash and checks every stored signature
+    checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
+    refuse_critical(action, checked.findings, accept_risk)
+    roster = owner_roster(proposal, chain=chain, playbook=playbook)
+    address = signer.address()
+    if address not in roster.owners:
+        raise NotAnOwnerError(address, proposal.safe, roster.source)
+    if address in proposal.signers:
+        raise DuplicateSignatureError(address)
+    return proposal, checked, roster, address
+
+
 @dataclass
 class SignResult:
     proposal: Proposal  # as written, with every signature now in the file
@@ -169,15 +184,7 @@ def sign_proposal(
     from guardian.adapters.signers import describe_hashes
 
     path = Path(path)
-    proposal = load_proposal(path)  # recomputes every hash and checks every stored signature
-    checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
-    refuse_critical("sign", checked.findings, accept_risk)
-    roster = owner_roster(proposal, chain=chain, playbook=playbook)
-    address = signer.address()
-    if address not in roster.owners:
-        raise NotAnOwnerError(address, proposal.safe, roster.source)
-    if address in proposal.signers:
-        raise DuplicateSignatureError(address)
+    proposal, checked, roster, address = _owner_may_add(path, signer, "sign", playbook=playbook, chain=chain, network=network, accept_risk=accept_risk)
     hashes = proposal.safe_tx_hashes
     echo(describe_hashes(hashes.domain_hash, hashes.message_hash, hashes.safe_tx_hash))
     raw = signer.sign_safe_tx(hashes.domain_hash, hashes.message_hash, hashes.safe_tx_hash, eth_sign=eth_sign)
@@ -244,15 +251,7 @@ def approve_onchain(
     from guardian.workflow.execution import registry_for, send_transaction, translate_revert
 
     path = Path(path)
-    proposal = load_proposal(path)
-    checked = review(proposal, playbook, network=network, chain=chain, own_path=path)
-    refuse_critical("approve", checked.findings, accept_risk)
-    roster = owner_roster(proposal, chain=chain, playbook=playbook)
-    owner = signer.address()
-    if owner not in roster.owners:
-        raise NotAnOwnerError(owner, proposal.safe, roster.source)
-    if owner in proposal.signers:
-        raise DuplicateSignatureError(owner)
+    proposal, checked, roster, owner = _owner_may_add(path, signer, "approve", playbook=playbook, chain=chain, network=network, accept_risk=accept_risk)
     safe = SafeReader(chain, proposal.safe)
     safe_tx_hash = proposal.safe_tx_hash
     tx_hash = block = None
