@@ -895,7 +895,7 @@ class AbiRegistry:
             except AbiError:
                 return f"{error.name}(...) with malformed arguments {to_hex(data[4:])}"
             args = ", ".join(f"{n}={format_value(t, v)}" for n, t, v in zip(error.names(), error.inputs, values))
-            return f"{error.name}({args})"
+            return f"{error.name}({args})" + _error_hint(error.name, values)
         shown = to_hex(data[4:]) if len(data) <= 4 + 32 * 4 else to_hex(data[4 : 4 + 128]) + "..."
         return f"unknown custom error {to_hex(selector)} with data {shown}"
 
@@ -938,6 +938,20 @@ def _decode_event(event: EventSignature, topics: list[bytes], data: bytes) -> tu
         else:
             args.append(Arg(name, type_, data_values.pop(0)))
     return tuple(args)
+
+
+TIMELOCK_STATES = ("Unset", "Waiting", "Ready", "Done")  # OpenZeppelin TimelockController.OperationState
+
+
+def _error_hint(name: str, values: tuple) -> str:
+    """Plain words for the custom errors a guardian meets most under stress."""
+    if name == "TimelockUnexpectedOperationState" and len(values) == 2:
+        bitmap = int.from_bytes(values[1], "big") if isinstance(values[1], (bytes, bytearray)) else int(values[1])
+        expected = [state for index, state in enumerate(TIMELOCK_STATES) if bitmap >> index & 1]
+        if expected == ["Ready"]:
+            return ": the operation is not ready (still waiting for its delay, already done, or cancelled)"
+        return f": the operation is not {' or '.join(expected) or 'in the expected state'}"
+    return ""
 
 
 def decode_revert(data: bytes, registry: AbiRegistry | None = None) -> str:
