@@ -365,3 +365,16 @@ def test_webhook_url_must_be_http():
 
     with pytest.raises(InputError, match="http:// or https://"):
         WebhookSink("file:///etc/passwd")
+
+
+def test_fail_on_critical_exits_non_zero_for_cron(isolated_testbed, tmp_path, monkeypatch):
+    node, bed = isolated_testbed
+    playbook_path = private_playbook(bed, tmp_path)
+    state = tmp_path / "state.json"
+    run_watch_cli(playbook_path, state, "--fail-on-critical")  # nothing yet: exit 0
+    schedule, _ = hostile_schedule(bed)
+    exec_safe_transaction(connect(node.url), bed, owner_signers(bed, monkeypatch), bed.timelock, schedule)
+    args = ["watch", "--playbook", str(playbook_path), "--once", "--state", str(state), "--fail-on-critical"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and "[CRITICAL] timelock-scheduled" in result.output
+    assert "critical alert(s): exiting 1" in result.output

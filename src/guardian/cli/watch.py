@@ -33,7 +33,8 @@ def echo_notice(text: str) -> None:
 @click.option("--state", "state_path", type=click.Path(dir_okay=False), default=None, help="State file (default: .guardian-watch-state.json next to the playbook).")
 @click.option("--jsonl", "jsonl_path", type=click.Path(dir_okay=False), default=None, help="Also append every alert, as one JSON object per line, to this file.")
 @click.option("--webhook", "webhook_url", default=None, help="Also POST every alert as JSON to this http(s) URL.")
-def watch(playbook_path, network, rpc_url, once, interval, from_block, state_path, jsonl_path, webhook_url):
+@click.option("--fail-on-critical", is_flag=True, help="Exit 1 if any critical alert was raised (for cron with --once).")
+def watch(playbook_path, network, rpc_url, once, interval, from_block, state_path, jsonl_path, webhook_url, fail_on_critical):
     """Follow new blocks and alert on what the guardians can act on.
 
     Every timelock CallScheduled is decoded and classified (hostile, risky, benign); for a
@@ -46,7 +47,8 @@ def watch(playbook_path, network, rpc_url, once, interval, from_block, state_pat
     from guardian.workflow.watch import JsonLinesSink, WebhookSink, watch as run_watch
 
     playbook = load_playbook(playbook_path)
-    sinks = [echo_alert]
+    critical = []
+    sinks = [echo_alert, lambda alert: critical.append(alert) if alert.severity == "critical" else None]
     if jsonl_path:
         sinks.append(JsonLinesSink(jsonl_path))
     if webhook_url:
@@ -58,3 +60,6 @@ def watch(playbook_path, network, rpc_url, once, interval, from_block, state_pat
         )  # fmt: skip
     except KeyboardInterrupt:
         echo_notice("stopped")
+    if fail_on_critical and critical:
+        echo_notice(f"{len(critical)} critical alert(s): exiting 1 (--fail-on-critical)")
+        raise SystemExit(1)
