@@ -31,12 +31,10 @@ def testbed(tmp_path_factory):
 @pytest.fixture
 def isolated_testbed(testbed):
     """``testbed``, with every chain change of the test reverted afterwards (evm_snapshot/evm_revert)."""
-    node, _ = testbed
-    snapshot = node.rpc("evm_snapshot")
-    try:
+    from support import reverted
+
+    with reverted(testbed[0]):
         yield testbed
-    finally:
-        node.rpc("evm_revert", [snapshot])
 
 
 @pytest.fixture(scope="module")

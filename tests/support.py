@@ -53,3 +53,13 @@ def running_testbed(folder: Path, what: str = "testbed fixture"):
         except GuardianError as error:
             pytest.fail(f"{what}: {error.one_line()}", pytrace=False)
         yield node, bed
+
+
+@contextmanager
+def reverted(node):
+    """Every chain change made inside is undone afterwards (evm_snapshot / evm_revert)."""
+    snapshot = node.rpc("evm_snapshot")
+    try:
+        yield
+    finally:
+        node.rpc("evm_revert", [snapshot])

@@ -33,7 +33,7 @@ from guardian.errors import (
 )
 from guardian.testbed import ANVIL_ADDRESSES, deploy_testbed
 from guardian.testing.ledger_emulator import EmulatedDongle
-from support import quiet, key_signer, ledger_signer
+from support import reverted, quiet, key_signer, ledger_signer
 from guardian.workflow.execution import execute_proposal
 from guardian.workflow.proposals import build_proposal, load_proposal, propose
 from guardian.workflow.signing import merge_proposals, proposal_status, sign_proposal
@@ -70,11 +70,8 @@ def matrix_bed(request, tmp_path_factory):
 @pytest.fixture
 def matrix(matrix_bed):
     node, bed = matrix_bed
-    snapshot = node.rpc("evm_snapshot")
-    try:
+    with reverted(node):
         yield node, bed, load_playbook(bed.playbook_path), connect(node.url)
-    finally:
-        node.rpc("evm_revert", [snapshot])
 
 
 @pytest.fixture

@@ -28,12 +28,10 @@ def security_testbed(tmp_path_factory):
 @pytest.fixture
 def bed(security_testbed):
     """``security_testbed`` with every chain change of the test reverted afterwards."""
-    node, testbed = security_testbed
-    snapshot = node.rpc("evm_snapshot")
-    try:
-        yield node, testbed
-    finally:
-        node.rpc("evm_revert", [snapshot])
+    from support import reverted
+
+    with reverted(security_testbed[0]):
+        yield security_testbed
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from guardian.cli.options import context_options, json_option, risk_option, signer_options, transaction_options
+from guardian.cli.options import sender_options
 from guardian.cli.sign import connect_chain, echo_err, open_cli_signer, optional_playbook
 
 STYLE = {"executed": "green", "already-executed": "green", "failed-inside": "red", "pending": "yellow"}
@@ -15,11 +15,7 @@ EXIT_CODE = {"executed": 0, "already-executed": 0, "failed-inside": 1, "pending"
 
 @click.command("execute")
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
-@signer_options
-@risk_option
-@context_options
-@transaction_options
-@json_option
+@sender_options
 def execute(proposal_path, signer_spec, password_file, password_env, allow_raw_key, accept_risk, playbook_path, network, rpc_url, rpc_timeout, gas_limit, receipt_timeout, as_json):
     """Execute a proposal once the threshold is reached (execTransaction), and record the result.
 

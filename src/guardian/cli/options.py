@@ -60,3 +60,9 @@ def signer_options(function):
     for decorator in reversed(decorators):
         function = decorator(function)
     return function
+
+
+def sender_options(function):
+    """Everything a command that sends a Safe transaction takes: signer, risk override,
+    playbook/network/RPC, gas and receipt limits, --json."""
+    return _stack(signer_options, risk_option, context_options, transaction_options, json_option)(function)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from guardian.cli.options import context_options, json_option, risk_option, signer_options, transaction_options
+from guardian.cli.options import context_options, json_option, risk_option, sender_options, signer_options
 
 
 def echo_err(text: str) -> None:
@@ -82,11 +82,7 @@ def sign(proposal_path, signer_spec, password_file, password_env, allow_raw_key,
 
 @click.command("approve")
 @click.argument("proposal_path", type=click.Path(dir_okay=False))
-@signer_options
-@risk_option
-@context_options
-@transaction_options
-@json_option
+@sender_options
 def approve(proposal_path, signer_spec, password_file, password_env, allow_raw_key, accept_risk, playbook_path, network, rpc_url, rpc_timeout, gas_limit, receipt_timeout, as_json):
     """Approve a proposal on chain (Safe.approveHash) instead of signing off-chain.
 
